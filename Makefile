@@ -1,0 +1,48 @@
+# astra-otel developer entry points. Two commands set everything up on a fresh clone:
+#   make up    - venv + package, builds/installs the local stack on first use, starts it
+#                with the demo service, prints the URLs (stop with `make down`)
+#   make test  - lint, type-check and the whole test suite, end-to-end tests included
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv up down status test lint unit bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[demo,dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/astra-otel stack up --demo
+
+down: $(STAMP)
+	$(BIN)/astra-otel stack down
+
+status: $(STAMP)
+	$(BIN)/astra-otel stack status
+
+lint: $(STAMP)
+	$(BIN)/ruff check astra_otel tests benchmarks
+	$(BIN)/ruff format --check astra_otel tests benchmarks
+	$(BIN)/mypy
+
+# Builds or installs the stack's binaries first (cached under ~/.cache/astra-otel), so the
+# long cold build prints its progress here rather than inside a test fixture.
+test: lint
+	$(BIN)/astra-otel stack build
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
+
+bench: $(STAMP)
+	$(BIN)/astra-otel stack build
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

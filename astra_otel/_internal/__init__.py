@@ -1,0 +1,1 @@
+"""Private wiring for astra-otel. Nothing here is public API; import from ``astra_otel``."""

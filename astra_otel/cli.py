@@ -1,0 +1,134 @@
+"""The ``astra-otel`` command: ``astra-otel stack build|up|down|status|logs``.
+
+Expected failures (a port in use, a bad collector config, a missing toolchain, a bad
+setting) print one line to stderr and exit 1; usage errors exit 2. No tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from astra_otel._internal.params import environ_snapshot
+from astra_otel.errors import AstraOtelError
+from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.components import COMPONENT_NAMES, CORE_COMPONENTS
+from astra_otel.stack.settings import load_stack_settings
+from astra_otel.stack.supervisor import Stack
+
+__all__ = ["main"]
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # noqa: T201  # the CLI's output
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="astra-otel", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="group", required=True)
+    stack = sub.add_parser("stack", help="the local collector/Jaeger/Prometheus/Redis stack")
+    cmds = stack.add_subparsers(dest="command", required=True)
+    cmds.add_parser("build", help="build/install the binaries (cached; rebuilt on change)")
+    up = cmds.add_parser("up", help="start the stack (idempotent) and print its URLs")
+    up.add_argument("--demo", action="store_true", help="also start the demo service")
+    up.add_argument(
+        "--collector-config",
+        type=Path,
+        help="collector config to run instead of collector/otel-collector.yaml",
+    )
+    cmds.add_parser("down", help="stop every process `up` started")
+    cmds.add_parser("status", help="pid and health of each component")
+    logs = cmds.add_parser("logs", help="print (or follow) a component's log")
+    logs.add_argument("component", nargs="?", choices=COMPONENT_NAMES)
+    logs.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    return parser
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    if not path.exists():
+        return []
+    return path.read_text(errors="replace").splitlines()[-lines:]
+
+
+def _logs(stack: Stack, component: str | None, lines: int, follow: bool) -> None:
+    names = [component] if component else list(COMPONENT_NAMES)
+    files = {n: stack.components[n].log_file for n in names}
+    for name, path in files.items():
+        if not path.exists():
+            continue
+        if len(files) > 1:
+            _say(f"==> {name}: {path} <==")
+        for line in _tail(path, lines):
+            _say(line)
+    if not follow:
+        return
+    offsets = {n: p.stat().st_size if p.exists() else 0 for n, p in files.items()}
+    while True:
+        for name, path in files.items():
+            if not path.exists():
+                continue
+            with path.open("rb") as fh:
+                fh.seek(offsets[name])
+                chunk = fh.read()
+                offsets[name] = fh.tell()
+            for line in chunk.decode(errors="replace").splitlines():
+                _say(f"{name}: {line}" if len(files) > 1 else line)
+        time.sleep(0.5)
+
+
+def _run(args: argparse.Namespace) -> int:
+    environ = environ_snapshot()
+    settings = load_stack_settings(environ)
+    if args.command == "build":
+        began = time.monotonic()
+        ensure_binaries(settings, environ, _say)
+        _say(
+            f"stack binaries ready ({time.monotonic() - began:.0f} s); cache: {settings.cache_dir}"
+        )
+        return 0
+    config = getattr(args, "collector_config", None)
+    stack = Stack(settings, environ, say=_say, collector_config=config)
+    if args.command == "up":
+        wanted = [*CORE_COMPONENTS, "demo"] if args.demo else list(CORE_COMPONENTS)
+        result = stack.up(wanted)
+        if result.already_running:
+            pids = ", ".join(f"{n} (pid {stack.pid(n)})" for n in result.already_running)
+            _say(f"already running: {pids}")
+        if result.started:
+            _say(f"started: {', '.join(result.started)}")
+        for label, url in stack.urls():
+            if label != "demo API" or "demo" in wanted:
+                _say(f"  {label:<17} {url}")
+        _say(f"state: {settings.state_dir}; stop with `astra-otel stack down` (make down)")
+    elif args.command == "down":
+        stopped = stack.down()
+        _say(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+    elif args.command == "status":
+        for st in stack.status():
+            state = "running" if st.pid else "stopped"
+            health = "healthy" if st.healthy else "unhealthy"
+            pid = f"pid {st.pid}" if st.pid else "-"
+            _say(f"{st.name:<11} {state:<8} {pid:<11} {health:<10} {st.health_url}")
+    elif args.command == "logs":
+        _logs(stack, args.component, args.lines, args.follow)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``astra-otel`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except AstraOtelError as exc:
+        print(f"astra-otel: error: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""Builds and installs the stack's binaries, cached and rebuilt only when their inputs change.
+
+* the collector: the OpenTelemetry Collector Builder (ocb) runs on
+  ``collector/builder-config.yaml``; the binary lands in ``<cache>/otelcol-<hash>/``;
+* Jaeger v2: ``go build`` of the tool declared by the wrapper module ``collector/jaeger``
+  into ``<cache>/jaeger-<hash>/``;
+* Prometheus and Redis: Debian packages, installed with ``apt-get`` when missing.
+
+``<hash>`` is a digest of the inputs (manifest, go.mod + go.sum), so editing them triggers
+a rebuild and nothing else does. A lock file serialises concurrent builds.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+from astra_otel.stack.components import Binaries
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.settings import StackSettings
+
+__all__ = [
+    "APT_PACKAGES",
+    "BUILDER_VERSION",
+    "Say",
+    "collector_binary",
+    "ensure_binaries",
+    "jaeger_binary",
+    "locate_binaries",
+]
+
+Say = Callable[[str], None]
+
+BUILDER_VERSION = "v0.161.0"
+APT_PACKAGES = {"prometheus": "prometheus", "redis-server": "redis-server"}
+_HEARTBEAT_S = 20.0
+_FALLBACK_GO = Path("/usr/local/go/bin/go")
+
+
+def _digest(*files: Path, extra: str = "") -> str:
+    h = hashlib.sha256(extra.encode())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def collector_binary(settings: StackSettings) -> Path:
+    """Path of the cached collector binary for the current manifest."""
+    manifest = settings.repo_dir / "collector" / "builder-config.yaml"
+    key = _digest(manifest, extra=BUILDER_VERSION)
+    return settings.cache_dir / f"otelcol-{key}" / "astra-otelcol"
+
+
+def jaeger_binary(settings: StackSettings) -> Path:
+    """Path of the cached Jaeger binary for the current wrapper module."""
+    mod = settings.repo_dir / "collector" / "jaeger"
+    key = _digest(mod / "go.mod", mod / "go.sum")
+    return settings.cache_dir / f"jaeger-{key}" / "jaeger"
+
+
+def _which(name: str, environ: Mapping[str, str]) -> Path | None:
+    found = shutil.which(name, path=environ.get("PATH", os.defpath))
+    return Path(found) if found else None
+
+
+def locate_binaries(settings: StackSettings, environ: Mapping[str, str]) -> Binaries:
+    """Where every binary is or will be, without building anything."""
+    return Binaries(
+        collector=collector_binary(settings),
+        jaeger=jaeger_binary(settings),
+        prometheus=_which("prometheus", environ) or Path("/usr/bin/prometheus"),
+        redis=_which("redis-server", environ) or Path("/usr/bin/redis-server"),
+    )
+
+
+def _go(environ: Mapping[str, str]) -> Path:
+    go = _which("go", environ) or (_FALLBACK_GO if _FALLBACK_GO.exists() else None)
+    if go is None:
+        msg = (
+            "Go toolchain not found (needed to build the collector and Jaeger): install Go "
+            ">= 1.26 and put `go` on PATH, then run `astra-otel stack build`"
+        )
+        raise StackError(msg)
+    return go
+
+
+def _go_env(settings: StackSettings, environ: Mapping[str, str], go: Path) -> dict[str, str]:
+    root = settings.cache_dir / "go"
+    env = dict(environ)
+    env.update(
+        GOPATH=str(root),
+        GOMODCACHE=str(root / "mod"),
+        GOCACHE=str(root / "build"),
+        PATH=f"{go.parent}{os.pathsep}{environ.get('PATH', os.defpath)}",
+        CGO_ENABLED="0",
+    )
+    return env
+
+
+def _run(cmd: list[str], *, env: Mapping[str, str], cwd: Path | None, what: str, say: Say) -> None:
+    """Run ``cmd`` streaming its output (indented) and a heartbeat while it is silent."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    )
+    tail: list[str] = []
+    done = threading.Event()
+
+    def heartbeat() -> None:
+        while not done.wait(_HEARTBEAT_S):
+            say(f"  still {what}... {time.monotonic() - start:.0f} s")
+
+    beat = threading.Thread(target=heartbeat, daemon=True)
+    beat.start()
+    assert proc.stdout is not None
+    try:
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            if line:
+                say(f"  | {line}")
+                tail = [*tail[-4:], line]
+        code = proc.wait()
+    finally:
+        done.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if code != 0:
+        last = tail[-1] if tail else "no output"
+        msg = f"{what} failed (exit {code}): {last}"
+        raise StackError(msg)
+    say(f"  {what}: done in {time.monotonic() - start:.0f} s")
+
+
+@contextmanager
+def _build_lock(settings: StackSettings) -> Iterator[None]:
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.cache_dir / "build.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ensure_builder(settings: StackSettings, env: Mapping[str, str], go: Path, say: Say) -> Path:
+    bindir = settings.cache_dir / "tools" / f"builder-{BUILDER_VERSION}"
+    builder = bindir / "builder"
+    if builder.exists():
+        return builder
+    say(f"installing the OpenTelemetry Collector Builder {BUILDER_VERSION}")
+    _run(
+        [str(go), "install", f"go.opentelemetry.io/collector/cmd/builder@{BUILDER_VERSION}"],
+        env={**env, "GOBIN": str(bindir)},
+        cwd=None,
+        what="installing ocb",
+        say=say,
+    )
+    return builder
+
+
+def _build_collector(settings: StackSettings, environ: Mapping[str, str], say: Say) -> Path:
+    target = collector_binary(settings)
+    if target.exists():
+        return target
+    go = _go(environ)
+    env = _go_env(settings, environ, go)
+    builder = _ensure_builder(settings, env, go, say)
+    work = target.parent / "src"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    manifest_src = settings.repo_dir / "collector" / "builder-config.yaml"
+    manifest = yaml.safe_load(manifest_src.read_text())
+    manifest.setdefault("dist", {})["output_path"] = str(work)
+    manifest_tmp = target.parent / "manifest.yaml"
+    manifest_tmp.write_text(yaml.safe_dump(manifest, sort_keys=False))
+    say(f"building the collector from {manifest_src} (cold: ~10-30 min on 2 cores)")
+    _run(
+        [str(builder), "--config", str(manifest_tmp)],
+        env=env,
+        cwd=target.parent,
+        what="building the collector",
+        say=say,
+    )
+    built = work / str(manifest["dist"]["name"])
+    built.replace(target)
+    shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
+def _build_jaeger(settings: StackSettings, environ: Mapping[str, str], say: Say) -> Path:
+    target = jaeger_binary(settings)
+    if target.exists():
+        return target
+    go = _go(environ)
+    env = _go_env(settings, environ, go)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    say("building Jaeger v2 from collector/jaeger (cold: ~10-30 min on 2 cores)")
+    _run(
+        [
+            str(go),
+            "build",
+            "-trimpath",
+            "-ldflags=-s -w",
+            "-o",
+            str(partial),
+            "github.com/jaegertracing/jaeger/cmd/jaeger",
+        ],
+        env=env,
+        cwd=settings.repo_dir / "collector" / "jaeger",
+        what="building Jaeger",
+        say=say,
+    )
+    partial.replace(target)
+    return target
+
+
+def _ensure_packages(environ: Mapping[str, str], say: Say) -> None:
+    missing = [pkg for binary, pkg in APT_PACKAGES.items() if _which(binary, environ) is None]
+    if not missing:
+        return
+    names = " ".join(missing)
+    if _which("apt-get", environ) is None:
+        msg = f"{names} not found and apt-get is unavailable: install {names} yourself"
+        raise StackError(msg)
+    if os.geteuid() != 0:
+        msg = f"{names} not installed: run `sudo apt-get install -y {names}`"
+        raise StackError(msg)
+    env = {**environ, "DEBIAN_FRONTEND": "noninteractive"}
+    say(f"installing Debian packages: {names}")
+    _run(["apt-get", "update"], env=env, cwd=None, what="apt-get update", say=say)
+    _run(
+        ["apt-get", "install", "-y", "--no-install-recommends", *missing],
+        env=env,
+        cwd=None,
+        what=f"apt-get install {names}",
+        say=say,
+    )
+
+
+def ensure_binaries(
+    settings: StackSettings,
+    environ: Mapping[str, str],
+    say: Say,
+    components: tuple[str, ...] = ("collector", "jaeger", "prometheus", "redis"),
+) -> Binaries:
+    """Build or install whatever ``components`` need and is not cached yet."""
+    with _build_lock(settings):
+        if "prometheus" in components or "redis" in components:
+            _ensure_packages(environ, say)
+        if "collector" in components:
+            _build_collector(settings, environ, say)
+        if "jaeger" in components:
+            _build_jaeger(settings, environ, say)
+    return locate_binaries(settings, environ)

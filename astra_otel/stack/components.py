@@ -1,0 +1,332 @@
+"""The local stack's processes described as data: one place for the CLI, tests and compose.
+
+:data:`SPECS` holds what does not depend on the machine (default ports, config files,
+health endpoints, the environment variables each config reads). :func:`resolve_components`
+turns them into concrete :class:`Component`\\s for one :class:`StackSettings` (ports
+shifted by the offset, paths under the state directory, binaries from the cache).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from astra_otel.stack.settings import StackSettings
+
+__all__ = [
+    "COMPONENT_NAMES",
+    "CORE_COMPONENTS",
+    "LOOPBACK",
+    "SPECS",
+    "Binaries",
+    "Component",
+    "ComponentSpec",
+    "resolve_components",
+    "state_paths",
+]
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    """What one component of the stack is, independent of where it runs.
+
+    ``ports`` maps a port name to its default; ``health_port``/``health_path`` give the
+    readiness check (a ``None`` path means a Redis ``PING``); ``ui_ports`` are the ones
+    printed for people; ``config`` is the repo-relative config file (a template for
+    Prometheus) and ``config_env`` the variables that config reads with their meaning.
+    """
+
+    name: str
+    summary: str
+    binary: str
+    ports: Mapping[str, int]
+    health_port: str
+    health_path: str | None
+    ui_ports: tuple[str, ...] = ()
+    config: str | None = None
+    config_env: Mapping[str, str] = field(default_factory=dict)
+    optional: bool = False
+
+
+COLLECTOR = ComponentSpec(
+    name="collector",
+    summary="OpenTelemetry Collector (custom build astra-otelcol): OTLP in; Prometheus, "
+    "Jaeger and JSON files out",
+    binary="astra-otelcol",
+    ports={
+        "otlp_grpc": 4317,
+        "otlp_http": 4318,
+        "prometheus_exporter": 8889,
+        "self_metrics": 8888,
+        "health": 13133,
+        "zpages": 55679,
+        "pprof": 1777,
+    },
+    health_port="health",
+    health_path="/",
+    ui_ports=("zpages",),
+    config="collector/otel-collector.yaml",
+    config_env={
+        "OTELCOL_OTLP_GRPC_ENDPOINT": "otlp_grpc",
+        "OTELCOL_OTLP_HTTP_ENDPOINT": "otlp_http",
+        "OTELCOL_PROMETHEUS_ENDPOINT": "prometheus_exporter",
+        "OTELCOL_SELF_METRICS_HOST": "host of self_metrics",
+        "OTELCOL_SELF_METRICS_PORT": "self_metrics (port only)",
+        "OTELCOL_HEALTH_ENDPOINT": "health",
+        "OTELCOL_ZPAGES_ENDPOINT": "zpages",
+        "OTELCOL_PPROF_ENDPOINT": "pprof",
+        "OTELCOL_JAEGER_ENDPOINT": "jaeger otlp_grpc",
+        "OTELCOL_STORAGE_DIR": "file_storage directory (persistent queue)",
+        "OTELCOL_TELEMETRY_DIR": "directory of the JSON-lines files",
+    },
+)
+JAEGER = ComponentSpec(
+    name="jaeger",
+    summary="Jaeger v2 (collector-based): stores traces in memory, query API and UI",
+    binary="jaeger",
+    ports={
+        "otlp_grpc": 14317,
+        "otlp_http": 14318,
+        "query_http": 16686,
+        "query_grpc": 16685,
+        "health": 13134,
+        "self_metrics": 18888,
+    },
+    health_port="query_http",
+    health_path="/api/services",
+    ui_ports=("query_http",),
+    config="collector/jaeger/jaeger.yaml",
+    config_env={
+        "JAEGER_OTLP_GRPC_ENDPOINT": "otlp_grpc",
+        "JAEGER_OTLP_HTTP_ENDPOINT": "otlp_http",
+        "JAEGER_QUERY_HTTP_ENDPOINT": "query_http",
+        "JAEGER_QUERY_GRPC_ENDPOINT": "query_grpc",
+        "JAEGER_HEALTH_ENDPOINT": "health",
+        "JAEGER_SELF_METRICS_HOST": "host of self_metrics",
+        "JAEGER_SELF_METRICS_PORT": "self_metrics (port only)",
+    },
+)
+PROMETHEUS = ComponentSpec(
+    name="prometheus",
+    summary="Prometheus (Debian package): scrapes the collector, evaluates alert rules",
+    binary="prometheus",
+    ports={"http": 9090},
+    health_port="http",
+    health_path="/-/ready",
+    ui_ports=("http",),
+    config="collector/prometheus/prometheus.yml.tmpl",
+)
+REDIS = ComponentSpec(
+    name="redis",
+    summary="Redis (Debian package): the demo service's cache",
+    binary="redis-server",
+    ports={"redis": 6379},
+    health_port="redis",
+    health_path=None,
+)
+DEMO = ComponentSpec(
+    name="demo",
+    summary="Demo AstraGuard API and its downstream service, with bounded traffic",
+    binary=sys.executable,
+    ports={"api": 8000, "downstream": 8001},
+    health_port="api",
+    health_path="/healthz",
+    ui_ports=("api",),
+    optional=True,
+)
+
+SPECS: tuple[ComponentSpec, ...] = (REDIS, JAEGER, COLLECTOR, PROMETHEUS, DEMO)
+"""Every component, in start order (stopped in reverse)."""
+COMPONENT_NAMES: tuple[str, ...] = tuple(s.name for s in SPECS)
+CORE_COMPONENTS: tuple[str, ...] = tuple(s.name for s in SPECS if not s.optional)
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Where the executables are (filled in by :mod:`astra_otel.stack.build`)."""
+
+    collector: Path
+    jaeger: Path
+    prometheus: Path
+    redis: Path
+
+
+@dataclass(frozen=True)
+class Component:
+    """One component made concrete for a settings object: what to run and where."""
+
+    spec: ComponentSpec
+    ports: Mapping[str, int]
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    config_file: Path | None
+    log_file: Path
+    pid_file: Path
+
+    @property
+    def name(self) -> str:
+        """The component's name."""
+        return self.spec.name
+
+    @property
+    def health_url(self) -> str:
+        """``http://`` URL of the readiness check, or ``redis://`` for a PING."""
+        port = self.ports[self.spec.health_port]
+        if self.spec.health_path is None:
+            return f"redis://{LOOPBACK}:{port}"
+        return f"http://{LOOPBACK}:{port}{self.spec.health_path}"
+
+    def url(self, port_name: str, path: str = "") -> str:
+        """``http://127.0.0.1:<port><path>`` for one of this component's ports."""
+        return f"http://{LOOPBACK}:{self.ports[port_name]}{path}"
+
+    def endpoint(self, port_name: str) -> str:
+        """``127.0.0.1:<port>`` for one of this component's ports."""
+        return f"{LOOPBACK}:{self.ports[port_name]}"
+
+
+def state_paths(settings: StackSettings) -> dict[str, Path]:
+    """The directories under the state directory, by purpose."""
+    root = settings.state_dir
+    return {
+        "run": root / "run",
+        "logs": root / "logs",
+        "config": root / "config",
+        "prometheus": root / "prometheus",
+        "queue": root / "collector-queue",
+        "telemetry": root / "telemetry",
+        "redis": root / "redis",
+        "demo": root / "demo",
+    }
+
+
+def _ports(spec: ComponentSpec, offset: int) -> dict[str, int]:
+    return {name: port + offset for name, port in spec.ports.items()}
+
+
+def resolve_components(
+    settings: StackSettings, binaries: Binaries, collector_config: Path | None = None
+) -> dict[str, Component]:
+    """Every component made concrete for ``settings``, keyed by name, in start order."""
+    paths = state_paths(settings)
+    off = settings.port_offset
+    ports = {spec.name: _ports(spec, off) for spec in SPECS}
+    col, jae, prom, red, demo = (
+        ports["collector"],
+        ports["jaeger"],
+        ports["prometheus"],
+        ports["redis"],
+        ports["demo"],
+    )
+    repo = settings.repo_dir
+    col_config = collector_config or repo / (COLLECTOR.config or "")
+    prom_config = paths["config"] / "prometheus.yml"
+    jaeger_config = repo / (JAEGER.config or "")
+
+    def ep(port: int) -> str:
+        return f"{LOOPBACK}:{port}"
+
+    commands: dict[str, tuple[tuple[str, ...], dict[str, str], Path | None]] = {
+        "collector": (
+            (str(binaries.collector), "--config", f"file:{col_config}"),
+            {
+                "OTELCOL_OTLP_GRPC_ENDPOINT": ep(col["otlp_grpc"]),
+                "OTELCOL_OTLP_HTTP_ENDPOINT": ep(col["otlp_http"]),
+                "OTELCOL_PROMETHEUS_ENDPOINT": ep(col["prometheus_exporter"]),
+                "OTELCOL_SELF_METRICS_HOST": LOOPBACK,
+                "OTELCOL_SELF_METRICS_PORT": str(col["self_metrics"]),
+                "OTELCOL_HEALTH_ENDPOINT": ep(col["health"]),
+                "OTELCOL_ZPAGES_ENDPOINT": ep(col["zpages"]),
+                "OTELCOL_PPROF_ENDPOINT": ep(col["pprof"]),
+                "OTELCOL_JAEGER_ENDPOINT": ep(jae["otlp_grpc"]),
+                "OTELCOL_STORAGE_DIR": str(paths["queue"]),
+                "OTELCOL_TELEMETRY_DIR": str(paths["telemetry"]),
+            },
+            col_config,
+        ),
+        "jaeger": (
+            (str(binaries.jaeger), "--config", f"file:{jaeger_config}"),
+            {
+                "JAEGER_OTLP_GRPC_ENDPOINT": ep(jae["otlp_grpc"]),
+                "JAEGER_OTLP_HTTP_ENDPOINT": ep(jae["otlp_http"]),
+                "JAEGER_QUERY_HTTP_ENDPOINT": ep(jae["query_http"]),
+                "JAEGER_QUERY_GRPC_ENDPOINT": ep(jae["query_grpc"]),
+                "JAEGER_HEALTH_ENDPOINT": ep(jae["health"]),
+                "JAEGER_SELF_METRICS_HOST": LOOPBACK,
+                "JAEGER_SELF_METRICS_PORT": str(jae["self_metrics"]),
+            },
+            jaeger_config,
+        ),
+        "prometheus": (
+            (
+                str(binaries.prometheus),
+                f"--config.file={prom_config}",
+                f"--web.listen-address={ep(prom['http'])}",
+                f"--storage.tsdb.path={paths['prometheus']}",
+                f"--storage.tsdb.retention.time={settings.prometheus_retention_hours}h",
+                "--enable-feature=exemplar-storage",
+            ),
+            {},
+            prom_config,
+        ),
+        "redis": (
+            (
+                str(binaries.redis),
+                "--bind",
+                LOOPBACK,
+                "--port",
+                str(red["redis"]),
+                "--protected-mode",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                str(paths["redis"]),
+            ),
+            {},
+            None,
+        ),
+        "demo": (
+            (
+                sys.executable,
+                "-m",
+                "astra_otel.demo",
+                "--port",
+                str(demo["api"]),
+                "--downstream-port",
+                str(demo["downstream"]),
+                "--redis-url",
+                f"redis://{LOOPBACK}:{red['redis']}/0",
+                "--database-url",
+                f"sqlite:///{paths['demo'] / 'demo.db'}",
+                "--traffic-rps",
+                "5",
+            ),
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{ep(col['otlp_grpc'])}",
+                "OTEL_SERVICE_NAME": "astraguard-api",
+            },
+            None,
+        ),
+    }
+    result: dict[str, Component] = {}
+    for spec in SPECS:
+        command, env, config = commands[spec.name]
+        result[spec.name] = Component(
+            spec=spec,
+            ports=ports[spec.name],
+            command=command,
+            env=env,
+            config_file=config,
+            log_file=paths["logs"] / f"{spec.name}.log",
+            pid_file=paths["run"] / f"{spec.name}.pid",
+        )
+    return result

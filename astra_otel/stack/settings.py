@@ -1,0 +1,163 @@
+"""Settings of the local stack (``astra-otel stack ...``): declared once as ``Param``\\s.
+
+:func:`load_stack_settings` resolves them from a snapshot of the environment into a frozen
+:class:`StackSettings`; nothing in ``astra_otel.stack`` reads the environment itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from astra_otel._internal.params import (
+    Param,
+    parse_nonneg_float,
+    parse_positive_int,
+    register,
+)
+
+__all__ = [
+    "CACHE_DIR",
+    "PORT_OFFSET",
+    "STARTUP_TIMEOUT",
+    "STATE_DIR",
+    "STOP_TIMEOUT",
+    "StackSettings",
+    "load_stack_settings",
+]
+
+# The highest default port (jaeger self metrics, 55679 for zpages) plus the offset must stay
+# a valid TCP port, so the offset is bounded well below 65535 - 55679.
+MAX_PORT_OFFSET = 9000
+
+
+def _parse_offset(raw: str) -> int:
+    value = int(raw.strip())
+    if not 0 <= value <= MAX_PORT_OFFSET:
+        raise ValueError(raw)
+    return value
+
+
+def _parse_dir(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError(raw)
+    return str(Path(raw.strip()).expanduser())
+
+
+PORT_OFFSET: Param[int] = register(
+    Param(
+        name="port_offset",
+        env=("ASTRA_OTEL_STACK_PORT_OFFSET",),
+        default=0,
+        parse=_parse_offset,
+        accepted=f"an integer in [0, {MAX_PORT_OFFSET}]",
+        doc="Added to every port of the local stack, so a second stack (or a test session) "
+        "runs beside the first.",
+        group="stack",
+    )
+)
+STATE_DIR: Param[str] = register(
+    Param(
+        name="state_dir",
+        env=("ASTRA_OTEL_STATE_DIR",),
+        default="",
+        parse=_parse_dir,
+        accepted="a directory path",
+        doc="Run-time state of the local stack: pid files, logs, generated configs, "
+        "Prometheus TSDB, collector queue, JSON telemetry files. Default "
+        "`$XDG_STATE_HOME/astra-otel` (`~/.local/state/astra-otel`).",
+        group="stack",
+    )
+)
+CACHE_DIR: Param[str] = register(
+    Param(
+        name="cache_dir",
+        env=("ASTRA_OTEL_CACHE_DIR",),
+        default="",
+        parse=_parse_dir,
+        accepted="a directory path",
+        doc="Go caches and the built collector and Jaeger binaries. Default "
+        "`$XDG_CACHE_HOME/astra-otel` (`~/.cache/astra-otel`).",
+        group="stack",
+    )
+)
+STARTUP_TIMEOUT: Param[float] = register(
+    Param(
+        name="startup_timeout",
+        env=("ASTRA_OTEL_STACK_STARTUP_TIMEOUT",),
+        default=60.0,
+        parse=parse_nonneg_float,
+        accepted="a number of seconds >= 0",
+        doc="How long `stack up` waits for each component's health endpoint.",
+        group="stack",
+    )
+)
+STOP_TIMEOUT: Param[float] = register(
+    Param(
+        name="stop_timeout",
+        env=("ASTRA_OTEL_STACK_STOP_TIMEOUT",),
+        default=10.0,
+        parse=parse_nonneg_float,
+        accepted="a number of seconds >= 0",
+        doc="How long `stack down` waits after SIGTERM before it sends SIGKILL.",
+        group="stack",
+    )
+)
+PROMETHEUS_RETENTION: Param[int] = register(
+    Param(
+        name="prometheus_retention_hours",
+        env=("ASTRA_OTEL_PROMETHEUS_RETENTION_HOURS",),
+        default=48,
+        parse=parse_positive_int,
+        accepted="a whole number of hours > 0",
+        doc="Prometheus keeps samples this long (`--storage.tsdb.retention.time`).",
+        group="stack",
+    )
+)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Resolved settings of the local stack."""
+
+    port_offset: int
+    state_dir: Path
+    cache_dir: Path
+    startup_timeout: float
+    stop_timeout: float
+    prometheus_retention_hours: int
+    repo_dir: Path
+
+    def with_(self, **changes: object) -> StackSettings:
+        """Return a copy with some fields replaced (tests pick their own offset/state dir)."""
+        return replace(self, **changes)  # type: ignore[arg-type]  # fields checked by replace()
+
+
+def _repo_dir() -> Path:
+    # The stack's config files (collector/, dashboards/) live in the source checkout next to
+    # the package; the package is installed editable (`make venv`).
+    return Path(__file__).resolve().parents[2]
+
+
+def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:
+    base = environ.get(var, "").strip()
+    if base:
+        return Path(base) / "astra-otel"
+    home = environ.get("HOME", "").strip() or str(Path.home())
+    return Path(home) / fallback / "astra-otel"
+
+
+def load_stack_settings(environ: Mapping[str, str], **kwargs: object) -> StackSettings:
+    """Resolve the stack settings: keyword argument > ``ASTRA_OTEL_*`` > default."""
+    state = STATE_DIR.resolve(kwargs, environ)
+    cache = CACHE_DIR.resolve(kwargs, environ)
+    return StackSettings(
+        port_offset=PORT_OFFSET.resolve(kwargs, environ),
+        state_dir=Path(state) if state else _xdg(environ, "XDG_STATE_HOME", ".local/state"),
+        cache_dir=Path(cache) if cache else _xdg(environ, "XDG_CACHE_HOME", ".cache"),
+        startup_timeout=STARTUP_TIMEOUT.resolve(kwargs, environ),
+        stop_timeout=STOP_TIMEOUT.resolve(kwargs, environ),
+        prometheus_retention_hours=PROMETHEUS_RETENTION.resolve(kwargs, environ),
+        repo_dir=_repo_dir(),
+    )

@@ -1,0 +1,315 @@
+"""Starts, checks and stops the stack's processes: the engine behind ``astra-otel stack``.
+
+Every process runs in its own process group (its own session), writes to its own log file
+and is recorded in a pid file under ``<state>/run``. ``down`` stops exactly those groups
+(SIGTERM, then SIGKILL after ``stop_timeout``), so helpers a component spawned go too.
+"""
+
+from __future__ import annotations
+
+import signal
+import string
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from astra_otel.stack import process
+from astra_otel.stack.build import ensure_binaries, locate_binaries
+from astra_otel.stack.components import (
+    COMPONENT_NAMES,
+    CORE_COMPONENTS,
+    Binaries,
+    Component,
+    resolve_components,
+    state_paths,
+)
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.settings import StackSettings
+
+__all__ = ["ComponentStatus", "Stack", "UpResult"]
+
+Say = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    """Default progress sink: say nothing."""
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    """One line of ``stack status``."""
+
+    name: str
+    pid: int | None
+    healthy: bool
+    health_url: str
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """What ``up`` did: the components it started and those that were already running."""
+
+    started: tuple[str, ...]
+    already_running: tuple[str, ...]
+
+
+class Stack:
+    """The local stack for one settings object (one state directory, one port offset)."""
+
+    def __init__(
+        self,
+        settings: StackSettings,
+        environ: Mapping[str, str],
+        *,
+        say: Say = _quiet,
+        collector_config: Path | None = None,
+        binaries: Binaries | None = None,
+    ) -> None:
+        self.settings = settings
+        self._environ = dict(environ)
+        self._say = say
+        self._collector_config = collector_config
+        self._set_binaries(binaries or locate_binaries(settings, environ))
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _set_binaries(self, binaries: Binaries) -> None:
+        self.binaries = binaries
+        self.components: dict[str, Component] = resolve_components(
+            self.settings, binaries, self._collector_config
+        )
+
+    # --- queries -------------------------------------------------------------------------
+
+    def pid(self, name: str) -> int | None:
+        """Pid (= process group id) of a running component started by this state dir."""
+        self._reap()
+        record = process.read_pid(self._component(name).pid_file)
+        return record.pid if record and process.is_alive(record) else None
+
+    def healthy(self, name: str) -> bool:
+        """True if the component's health endpoint answers now."""
+        return process.probe(self._component(name).health_url)
+
+    def status(self) -> list[ComponentStatus]:
+        """Pid and health of every component."""
+        return [
+            ComponentStatus(c.name, self.pid(c.name), self.healthy(c.name), c.health_url)
+            for c in self.components.values()
+        ]
+
+    def urls(self) -> list[tuple[str, str]]:
+        """The addresses people use, as (label, URL) pairs."""
+        c = self.components
+        return [
+            ("OTLP gRPC", f"http://{c['collector'].endpoint('otlp_grpc')}"),
+            ("OTLP HTTP", c["collector"].url("otlp_http")),
+            ("Jaeger UI", c["jaeger"].url("query_http")),
+            ("Prometheus", c["prometheus"].url("http")),
+            ("collector zpages", c["collector"].url("zpages", "/debug/pipelinez")),
+            ("demo API", c["demo"].url("api")),
+            ("JSON telemetry", str(state_paths(self.settings)["telemetry"])),
+        ]
+
+    # --- up ------------------------------------------------------------------------------
+
+    def up(self, components: Iterable[str] | None = None, *, build: bool = True) -> UpResult:
+        """Start ``components`` (default: all but the demo) unless already running.
+
+        Checks ports and the collector config before starting anything; if a component
+        fails to start, stops what this call started and raises :class:`StackError`.
+        """
+        wanted = self._ordered(components or CORE_COMPONENTS)
+        already = tuple(n for n in wanted if self.pid(n) is not None)
+        to_start = [n for n in wanted if n not in already]
+        if not to_start:
+            return UpResult((), already)
+        self._check_ports(to_start)
+        if build:
+            go_built = tuple(n for n in to_start if n != "demo")
+            self._set_binaries(ensure_binaries(self.settings, self._environ, self._say, go_built))
+        self._prepare_dirs()
+        if "collector" in to_start:
+            self.validate_collector_config()
+        started: list[str] = []
+        try:
+            for name in to_start:
+                self._start_one(name)
+                started.append(name)
+        except BaseException:
+            for name in reversed(started):
+                self.stop(name)
+            raise
+        return UpResult(tuple(started), already)
+
+    def start(self, name: str) -> None:
+        """Start one component (if not running) and wait until it is healthy."""
+        if self.pid(name) is None:
+            self._check_ports([name])
+            self._prepare_dirs()
+            self._start_one(name)
+
+    def validate_collector_config(self) -> None:
+        """Run ``astra-otelcol validate``; a bad config raises a one-line StackError."""
+        comp = self.components["collector"]
+        if not self.binaries.collector.exists():
+            msg = "collector binary not built yet: run `astra-otel stack build`"
+            raise StackError(msg)
+        result = subprocess.run(
+            [comp.command[0], "validate", *comp.command[1:]],
+            env=self._child_env(comp),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines()]
+            errors = [ln for ln in lines if ln.startswith("Error:")] or [ln for ln in lines if ln]
+            detail = errors[-1] if errors else f"exit code {result.returncode}"
+            msg = f"collector config {comp.config_file} is invalid: {detail}"
+            raise StackError(msg)
+
+    # --- stop ----------------------------------------------------------------------------
+
+    def stop(self, name: str) -> bool:
+        """Stop one component's process group; True if it was running."""
+        comp = self._component(name)
+        record = process.read_pid(comp.pid_file)
+        was_running = record is not None and process.is_alive(record)
+        if record is not None and was_running:
+            process.terminate_group(record.pid, self.settings.stop_timeout)
+        self._reap(name, wait=True)
+        comp.pid_file.unlink(missing_ok=True)
+        return was_running
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to a component's process group (tests use it to simulate crashes).
+
+        The pid file stays; a later :meth:`start` finds the process gone and restarts it.
+        """
+        pid = self.pid(name)
+        if pid is None:
+            msg = f"{name} is not running"
+            raise StackError(msg)
+        process.signal_group(pid, sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            process.wait_gone(pid, self.settings.stop_timeout)
+            self._reap(name, wait=True)
+
+    def down(self) -> list[str]:
+        """Stop every component started from this state directory, in reverse order."""
+        return [name for name in reversed(COMPONENT_NAMES) if self.stop(name)]
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _component(self, name: str) -> Component:
+        try:
+            return self.components[name]
+        except KeyError:
+            msg = f"unknown component {name!r}: expected one of {', '.join(COMPONENT_NAMES)}"
+            raise StackError(msg) from None
+
+    def _ordered(self, names: Iterable[str]) -> list[str]:
+        requested = set(names)
+        for name in requested:
+            self._component(name)
+        return [n for n in COMPONENT_NAMES if n in requested]
+
+    def _check_ports(self, names: Iterable[str]) -> None:
+        for name in names:
+            for port_name, port in self.components[name].ports.items():
+                if process.port_in_use(port):
+                    msg = (
+                        f"port {port} ({name} {port_name}) is already in use on 127.0.0.1: "
+                        f"stop the process holding it (`ss -ltnp 'sport = :{port}'`) or "
+                        f"shift all ports with ASTRA_OTEL_STACK_PORT_OFFSET"
+                    )
+                    raise StackError(msg)
+
+    def _prepare_dirs(self) -> None:
+        for path in state_paths(self.settings).values():
+            path.mkdir(parents=True, exist_ok=True)
+        self._write_prometheus_config()
+
+    def _write_prometheus_config(self) -> None:
+        c = self.components
+        template = self.settings.repo_dir / "collector" / "prometheus" / "prometheus.yml.tmpl"
+        text = string.Template(template.read_text()).substitute(
+            rules_glob=str(self.settings.repo_dir / "dashboards" / "prometheus" / "*.rules.yml"),
+            collector_exporter=c["collector"].endpoint("prometheus_exporter"),
+            collector_self_metrics=c["collector"].endpoint("self_metrics"),
+            jaeger_self_metrics=c["jaeger"].endpoint("self_metrics"),
+            prometheus_self=c["prometheus"].endpoint("http"),
+        )
+        config = c["prometheus"].config_file
+        assert config is not None
+        config.write_text(text)
+
+    def _child_env(self, comp: Component) -> dict[str, str]:
+        env = dict(self._environ)
+        if comp.name != "demo":
+            # The Go binaries must not pick up the caller's OTel SDK settings.
+            env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+        env.update(comp.env)
+        return env
+
+    def _start_one(self, name: str) -> None:
+        comp = self.components[name]
+        binary = Path(comp.command[0])
+        if not binary.exists():
+            msg = f"{name}: {binary} does not exist: run `astra-otel stack build`"
+            raise StackError(msg)
+        self._say(f"starting {name} ...")
+        began = time.monotonic()
+        with comp.log_file.open("ab") as log:
+            log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(
+                comp.command,
+                env=self._child_env(comp),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.settings.state_dir,
+            )
+        self._children[name] = proc
+        record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
+        process.write_pid(comp.pid_file, record)
+        deadline = began + self.settings.startup_timeout
+        while not process.probe(comp.health_url):
+            code = proc.poll()
+            if code is not None or time.monotonic() > deadline:
+                self.stop(name)
+                why = f"exited with code {code}" if code is not None else "did not become healthy"
+                msg = (
+                    f"{name} {why} within {time.monotonic() - began:.0f} s "
+                    f"({comp.health_url}); see {comp.log_file}: {_last_line(comp.log_file)}"
+                )
+                raise StackError(msg)
+            time.sleep(0.1)
+        self._say(f"  {name} healthy (pid {proc.pid}) in {time.monotonic() - began:.1f} s")
+
+    def _reap(self, name: str | None = None, *, wait: bool = False) -> None:
+        names = [name] if name else list(self._children)
+        for n in names:
+            proc = self._children.get(n)
+            if proc is None:
+                continue
+            if wait:
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    continue
+            if proc.poll() is not None:
+                del self._children[n]
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except FileNotFoundError:
+        return "no log"
+    return lines[-1].strip()[:300] if lines else "empty log"

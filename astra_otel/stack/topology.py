@@ -1,0 +1,443 @@
+"""The agent/gateway topology: N agent collectors and M gateway collectors on loopback.
+
+The agents run ``collector/agent.yaml`` (OTLP in, ``load_balancing`` by trace id out), the
+gateways ``collector/gateway.yaml`` (span metrics before tail sampling; Prometheus, Jaeger
+and JSON files out). Both are the same ``astra-otelcol`` binary as the local stack. The
+instances are described as :class:`~astra_otel.stack.components.Component`\\s, like the
+stack's own processes, so ports, health URLs and log files are data.
+
+Membership: every agent gets a second config file, ``backends.yaml``, listing the gateways
+it routes to. :meth:`Topology.sync_backends` probes the gateways' health endpoints, rewrites
+that file with the healthy ones and sends SIGHUP, which makes the collector reload its
+configuration. This is the local stand-in for the ``dns`` resolver behind a Kubernetes
+headless Service (or the ``k8s`` resolver), which drop a gateway that stops being ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from astra_otel.stack.components import LOOPBACK, Component, ComponentSpec
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.settings import StackSettings
+
+__all__ = [
+    "AGENT",
+    "GATEWAY",
+    "MAX_INSTANCES",
+    "PortPicker",
+    "Sampling",
+    "Topology",
+    "TopologyPlan",
+    "plan_topology",
+]
+
+MAX_INSTANCES = 8
+"""Default ports step by 10 per instance, so at most this many of each kind."""
+_PORT_STEP = 10
+_LB_EXPORTERS = ("load_balancing/traces", "load_balancing/metrics", "load_balancing/logs")
+
+AGENT = ComponentSpec(
+    name="agent",
+    summary="agent collector: OTLP in, load_balancing by trace id to the gateways",
+    binary="astra-otelcol",
+    ports={"otlp_grpc": 24317, "otlp_http": 24318, "health": 24133, "self_metrics": 24888},
+    health_port="health",
+    health_path="/",
+    config="collector/agent.yaml",
+    config_env={
+        "OTELCOL_AGENT_ID": "instance name (agent-N)",
+        "OTELCOL_AGENT_OTLP_GRPC_ENDPOINT": "otlp_grpc",
+        "OTELCOL_AGENT_OTLP_HTTP_ENDPOINT": "otlp_http",
+        "OTELCOL_AGENT_HEALTH_ENDPOINT": "health",
+        "OTELCOL_AGENT_SELF_METRICS_HOST": "host of self_metrics",
+        "OTELCOL_AGENT_SELF_METRICS_PORT": "self_metrics (port only)",
+        "OTELCOL_AGENT_STORAGE_DIR": "file_storage directory (persistent queues)",
+        "OTELCOL_AGENT_GATEWAYS": "YAML list of gateway host:port (static resolver)",
+    },
+)
+GATEWAY = ComponentSpec(
+    name="gateway",
+    summary="gateway collector: span metrics, tail sampling; Prometheus, Jaeger, JSON out",
+    binary="astra-otelcol",
+    ports={
+        "otlp_grpc": 34317,
+        "prometheus_exporter": 34889,
+        "health": 34133,
+        "self_metrics": 34888,
+    },
+    health_port="health",
+    health_path="/",
+    config="collector/gateway.yaml",
+    config_env={
+        "OTELCOL_GATEWAY_ID": "instance name (gateway-N), also the astra_gateway label",
+        "OTELCOL_GATEWAY_OTLP_GRPC_ENDPOINT": "otlp_grpc",
+        "OTELCOL_GATEWAY_PROMETHEUS_ENDPOINT": "prometheus_exporter",
+        "OTELCOL_GATEWAY_HEALTH_ENDPOINT": "health",
+        "OTELCOL_GATEWAY_SELF_METRICS_HOST": "host of self_metrics",
+        "OTELCOL_GATEWAY_SELF_METRICS_PORT": "self_metrics (port only)",
+        "OTELCOL_GATEWAY_STORAGE_DIR": "file_storage directory (Jaeger exporter queue)",
+        "OTELCOL_GATEWAY_TELEMETRY_DIR": "directory of the JSON-lines files",
+        "OTELCOL_GATEWAY_JAEGER_ENDPOINT": "jaeger otlp_grpc",
+        "OTELCOL_GATEWAY_DECISION_WAIT": "tail_sampling decision_wait (Go duration)",
+        "OTELCOL_GATEWAY_SLOW_TRACE_MS": "traces at least this slow are always kept",
+        "OTELCOL_GATEWAY_SAMPLING_PERCENTAGE": "percentage kept of the other traces",
+        "OTELCOL_GATEWAY_SPANMETRICS_FLUSH": "span_metrics flush interval (Go duration)",
+    },
+)
+
+PortPicker = Callable[[str, int, str, int], int]
+"""``(kind, index, port_name, default) -> port``: how an instance's ports are chosen."""
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """The gateways' tail-sampling and span-metrics knobs (passed as collector env)."""
+
+    sampling_percentage: float = 10.0
+    slow_trace_ms: int = 1000
+    decision_wait_s: float = 10.0
+    spanmetrics_flush_s: float = 15.0
+
+    def env(self) -> dict[str, str]:
+        """The gateway environment variables for these values."""
+        return {
+            "OTELCOL_GATEWAY_SAMPLING_PERCENTAGE": f"{self.sampling_percentage:g}",
+            "OTELCOL_GATEWAY_SLOW_TRACE_MS": str(self.slow_trace_ms),
+            "OTELCOL_GATEWAY_DECISION_WAIT": f"{int(self.decision_wait_s * 1000)}ms",
+            "OTELCOL_GATEWAY_SPANMETRICS_FLUSH": f"{int(self.spanmetrics_flush_s * 1000)}ms",
+        }
+
+
+@dataclass(frozen=True)
+class TopologyPlan:
+    """Every agent and gateway made concrete: commands, env, ports, files."""
+
+    root: Path
+    agents: tuple[Component, ...]
+    gateways: tuple[Component, ...]
+
+    def backends_file(self, agent: Component) -> Path:
+        """The generated config layer listing the gateways ``agent`` routes to."""
+        return self.root / agent.name / "backends.yaml"
+
+    def telemetry_dir(self, gateway: Component) -> Path:
+        """Where ``gateway`` writes traces.jsonl, metrics.jsonl and logs.jsonl."""
+        return self.root / gateway.name / "telemetry"
+
+    @property
+    def components(self) -> tuple[Component, ...]:
+        """Gateways first (start order), then agents."""
+        return (*self.gateways, *self.agents)
+
+
+def _default_ports(offset: int) -> PortPicker:
+    def pick(_kind: str, index: int, _name: str, default: int) -> int:
+        return default + offset + _PORT_STEP * index
+
+    return pick
+
+
+def plan_topology(
+    settings: StackSettings,
+    collector: Path,
+    *,
+    agents: int = 2,
+    gateways: int = 2,
+    sampling: Sampling | None = None,
+    jaeger_endpoint: str | None = None,
+    ports: PortPicker | None = None,
+) -> TopologyPlan:
+    """Describe ``agents`` agents and ``gateways`` gateways under ``<state>/topology``.
+
+    Default ports are the specs' defaults plus the stack's port offset plus 10 per instance;
+    tests pass ``ports`` to pick free ones. ``jaeger_endpoint`` defaults to the local stack's
+    Jaeger OTLP port (14317 + offset).
+    """
+    for kind, count in (("agents", agents), ("gateways", gateways)):
+        if not 1 <= count <= MAX_INSTANCES:
+            msg = f"topology needs 1..{MAX_INSTANCES} {kind}, got {count}"
+            raise StackError(msg)
+    pick = ports or _default_ports(settings.port_offset)
+    root = settings.state_dir / "topology"
+    jaeger = jaeger_endpoint or f"{LOOPBACK}:{14317 + settings.port_offset}"
+    repo = settings.repo_dir
+
+    def ep(port: int) -> str:
+        return f"{LOOPBACK}:{port}"
+
+    gws: list[Component] = []
+    for i in range(gateways):
+        name = f"gateway-{i}"
+        p = {n: pick("gateway", i, n, d) for n, d in GATEWAY.ports.items()}
+        config = repo / (GATEWAY.config or "")
+        env = {
+            "OTELCOL_GATEWAY_ID": name,
+            "OTELCOL_GATEWAY_OTLP_GRPC_ENDPOINT": ep(p["otlp_grpc"]),
+            "OTELCOL_GATEWAY_PROMETHEUS_ENDPOINT": ep(p["prometheus_exporter"]),
+            "OTELCOL_GATEWAY_HEALTH_ENDPOINT": ep(p["health"]),
+            "OTELCOL_GATEWAY_SELF_METRICS_HOST": LOOPBACK,
+            "OTELCOL_GATEWAY_SELF_METRICS_PORT": str(p["self_metrics"]),
+            "OTELCOL_GATEWAY_STORAGE_DIR": str(root / name / "queue"),
+            "OTELCOL_GATEWAY_TELEMETRY_DIR": str(root / name / "telemetry"),
+            "OTELCOL_GATEWAY_JAEGER_ENDPOINT": jaeger,
+            **(sampling or Sampling()).env(),
+        }
+        command: tuple[str, ...] = (str(collector), "--config", f"file:{config}")
+        gws.append(
+            _component(GATEWAY, name, ports=p, command=command, env=env, config=config, root=root)
+        )
+    all_gateways = "[" + ", ".join(g.endpoint("otlp_grpc") for g in gws) + "]"
+    ags: list[Component] = []
+    for i in range(agents):
+        name = f"agent-{i}"
+        p = {n: pick("agent", i, n, d) for n, d in AGENT.ports.items()}
+        config = repo / (AGENT.config or "")
+        backends = root / name / "backends.yaml"
+        command = (
+            str(collector),
+            "--config",
+            f"file:{config}",
+            "--config",
+            f"file:{backends}",
+        )
+        env = {
+            "OTELCOL_AGENT_ID": name,
+            "OTELCOL_AGENT_OTLP_GRPC_ENDPOINT": ep(p["otlp_grpc"]),
+            "OTELCOL_AGENT_OTLP_HTTP_ENDPOINT": ep(p["otlp_http"]),
+            "OTELCOL_AGENT_HEALTH_ENDPOINT": ep(p["health"]),
+            "OTELCOL_AGENT_SELF_METRICS_HOST": LOOPBACK,
+            "OTELCOL_AGENT_SELF_METRICS_PORT": str(p["self_metrics"]),
+            "OTELCOL_AGENT_STORAGE_DIR": str(root / name / "queue"),
+            "OTELCOL_AGENT_GATEWAYS": all_gateways,
+        }
+        ags.append(
+            _component(AGENT, name, ports=p, command=command, env=env, config=config, root=root)
+        )
+    return TopologyPlan(root=root, agents=tuple(ags), gateways=tuple(gws))
+
+
+def _component(
+    spec: ComponentSpec,
+    name: str,
+    *,
+    ports: Mapping[str, int],
+    command: tuple[str, ...],
+    env: Mapping[str, str],
+    config: Path,
+    root: Path,
+) -> Component:
+    return Component(
+        spec=spec,
+        ports=ports,
+        command=command,
+        env=env,
+        config_file=config,
+        log_file=root / name / "collector.log",
+        pid_file=root / name / "collector.pid",
+    )
+
+
+def backends_layer(endpoints: tuple[str, ...]) -> str:
+    """The YAML config layer that points every load_balancing exporter at ``endpoints``."""
+    static = {"resolver": {"static": {"hostnames": list(endpoints)}}}
+    doc = {"exporters": dict.fromkeys(_LB_EXPORTERS, static)}
+    header = "# Generated by astra_otel.stack.topology: the gateways this agent routes to.\n"
+    return header + yaml.safe_dump(doc, sort_keys=True)
+
+
+def _healthy(component: Component, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(component.health_url, timeout=timeout) as resp:  # noqa: S310  # loopback http URL built from our own ports
+            return 200 <= int(resp.status) < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _pid_alive(pid_file: Path) -> int | None:
+    """The pid recorded in ``pid_file`` if that process still runs our collector."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return None
+    return pid if b"astra-otelcol" in cmdline else None
+
+
+class Topology:
+    """Runs a :class:`TopologyPlan`: start, stop, kill and restart instances, sync membership.
+
+    ``environ`` is the snapshot the collectors inherit (``PATH``, ``HOME``); each instance's
+    own variables are laid on top of it.
+    """
+
+    def __init__(
+        self,
+        plan: TopologyPlan,
+        environ: Mapping[str, str],
+        *,
+        startup_timeout: float = 60.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        self.plan = plan
+        self._environ = dict(environ)
+        self._startup_timeout = startup_timeout
+        self._stop_timeout = stop_timeout
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._by_name = {c.name: c for c in plan.components}
+        self._lock = threading.Lock()
+        self.backends: tuple[str, ...] = tuple(g.endpoint("otlp_grpc") for g in plan.gateways)
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start every gateway, then every agent, each waited for until healthy."""
+        for agent in self.plan.agents:
+            self._write_backends(agent, self.backends)
+        for gateway in self.plan.gateways:
+            self.start_instance(gateway.name, wait=False)
+        self.wait_healthy(*(g.name for g in self.plan.gateways))
+        for agent in self.plan.agents:
+            self.start_instance(agent.name, wait=False)
+        self.wait_healthy(*(a.name for a in self.plan.agents))
+
+    def stop(self) -> None:
+        """Stop the watcher, then agents (they flush to the gateways), then gateways."""
+        self.stop_watch()
+        for comp in (*self.plan.agents, *self.plan.gateways):
+            self.stop_instance(comp.name)
+
+    def start_instance(self, name: str, *, wait: bool = True) -> None:
+        """Start one instance (again) with its own log file and pid file."""
+        comp = self._by_name[name]
+        for d in (comp.log_file.parent, self.plan.root / name / "queue"):
+            d.mkdir(parents=True, exist_ok=True)
+        if _pid_alive(comp.pid_file) is not None:
+            msg = f"{name} is already running (pid file {comp.pid_file}); stop it first"
+            raise StackError(msg)
+        with comp.log_file.open("ab") as log:
+            proc = subprocess.Popen(
+                comp.command,
+                env={**self._environ, **comp.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # survives the CLI; Ctrl-C of a test does not hit it
+            )
+        self._procs[name] = proc
+        comp.pid_file.write_text(f"{proc.pid}\n")
+        if wait:
+            self.wait_healthy(name)
+
+    def kill_instance(self, name: str) -> None:
+        """SIGKILL one instance: no flush, no shutdown (what a crash or OOM kill does)."""
+        self._signal(name, signal.SIGKILL)
+        self._reap(name, self._stop_timeout)
+
+    def stop_instance(self, name: str) -> None:
+        """SIGTERM one instance (the collector drains its pipelines), SIGKILL after the timeout."""
+        self._signal(name, signal.SIGTERM)
+        if not self._reap(name, self._stop_timeout):
+            self._signal(name, signal.SIGKILL)
+            self._reap(name, self._stop_timeout)
+
+    def wait_healthy(self, *names: str) -> None:
+        """Wait until each named instance's health endpoint answers 200."""
+        deadline = time.monotonic() + self._startup_timeout
+        for name in names:
+            comp = self._by_name[name]
+            while not _healthy(comp):
+                proc = self._procs.get(name)
+                if proc is not None and proc.poll() is not None:
+                    msg = f"{name} exited with {proc.returncode}; see {comp.log_file}"
+                    raise StackError(msg)
+                if time.monotonic() > deadline:
+                    msg = f"{name} not healthy at {comp.health_url}; see {comp.log_file}"
+                    raise StackError(msg)
+                time.sleep(0.1)
+
+    def _signal(self, name: str, sig: signal.Signals) -> None:
+        comp = self._by_name[name]
+        proc = self._procs.get(name)
+        pid = proc.pid if proc is not None and proc.poll() is None else _pid_alive(comp.pid_file)
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def _reap(self, name: str, timeout: float) -> bool:
+        comp = self._by_name[name]
+        proc = self._procs.get(name)
+        deadline = time.monotonic() + timeout
+        if proc is not None:
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            del self._procs[name]
+        else:  # started by another process (the CLI's `up`): poll the pid file's process
+            while _pid_alive(comp.pid_file) is not None:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.1)
+        comp.pid_file.unlink(missing_ok=True)
+        return True
+
+    # --- membership ------------------------------------------------------------------------
+
+    def _write_backends(self, agent: Component, endpoints: tuple[str, ...]) -> None:
+        path = self.plan.backends_file(agent)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(backends_layer(endpoints))
+        tmp.replace(path)  # atomic: a reload never reads half a file
+
+    def sync_backends(self) -> tuple[str, ...]:
+        """Route the agents to the gateways that are healthy now; return that list.
+
+        When the set changes, each agent's ``backends.yaml`` is rewritten and the agent gets
+        SIGHUP (the collector reloads its configuration; its persistent queues survive).
+        If no gateway is healthy the list is left alone: data waits in the agents' queues.
+        """
+        with self._lock:
+            healthy = tuple(
+                g.endpoint("otlp_grpc") for g in self.plan.gateways if _healthy(g, timeout=0.5)
+            )
+            if not healthy or healthy == self.backends:
+                return self.backends
+            self.backends = healthy
+            for agent in self.plan.agents:
+                self._write_backends(agent, healthy)
+                self._signal(agent.name, signal.SIGHUP)
+            return healthy
+
+    def watch(self, interval: float = 1.0) -> None:
+        """Run :meth:`sync_backends` every ``interval`` seconds in a daemon thread."""
+
+        def loop() -> None:
+            while not self._watch_stop.wait(interval):
+                self.sync_backends()
+
+        self._watch_stop.clear()
+        self._watcher = threading.Thread(target=loop, name="astra-topology-watch", daemon=True)
+        self._watcher.start()
+
+    def stop_watch(self) -> None:
+        """Stop the membership watcher, if running."""
+        self._watch_stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None

@@ -103,7 +103,6 @@ def _go_env(settings: StackSettings, environ: Mapping[str, str], go: Path) -> di
         GOMODCACHE=str(root / "mod"),
         GOCACHE=str(root / "build"),
         PATH=f"{go.parent}{os.pathsep}{environ.get('PATH', os.defpath)}",
-        CGO_ENABLED="0",
     )
     return env
 

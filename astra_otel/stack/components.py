@@ -82,6 +82,8 @@ COLLECTOR = ComponentSpec(
         "OTELCOL_JAEGER_ENDPOINT": "jaeger otlp_grpc",
         "OTELCOL_STORAGE_DIR": "file_storage directory (persistent queue)",
         "OTELCOL_TELEMETRY_DIR": "directory of the JSON-lines files",
+        "OTELCOL_MEMORY_LIMIT_MIB": "memory_limiter hard limit (default 512)",
+        "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": "memory_limiter spike headroom (default 128)",
     },
 )
 JAEGER = ComponentSpec(
@@ -108,6 +110,7 @@ JAEGER = ComponentSpec(
         "JAEGER_HEALTH_ENDPOINT": "health",
         "JAEGER_SELF_METRICS_HOST": "host of self_metrics",
         "JAEGER_SELF_METRICS_PORT": "self_metrics (port only)",
+        "JAEGER_MAX_TRACES": "traces kept in memory (default 50000)",
     },
 )
 PROMETHEUS = ComponentSpec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 __all__ = [
     "PidRecord",
+    "die_with_parent",
     "group_members",
     "port_in_use",
     "probe",
@@ -37,6 +39,15 @@ class PidRecord:
     pid: int
     start_ticks: int
     command: str
+
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)  # resolved before fork: the child only calls it
+
+
+def die_with_parent() -> None:
+    """In a child before exec: ask the kernel to SIGKILL it when its parent thread dies."""
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _stat(pid: int) -> tuple[str, int, int] | None:

@@ -66,8 +66,12 @@ class Stack:
         say: Say = _quiet,
         collector_config: Path | None = None,
         binaries: Binaries | None = None,
+        die_with_parent: bool = False,
     ) -> None:
+        """``die_with_parent`` makes the kernel SIGKILL every started process when the
+        starting thread dies (test sessions: a killed pytest leaves no stack behind)."""
         self.settings = settings
+        self._die_with_parent = die_with_parent
         self._environ = dict(environ)
         self._say = say
         self._collector_config = collector_config
@@ -274,6 +278,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=self.settings.state_dir,
+                preexec_fn=process.die_with_parent if self._die_with_parent else None,  # noqa: PLW1509  # only prctl, async-signal-safe
             )
         self._children[name] = proc
         record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])

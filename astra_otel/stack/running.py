@@ -1,0 +1,107 @@
+"""A started stack's addresses, and a free port offset: what test fixtures hand to tests.
+
+``tests/conftest.py`` picks an offset with :func:`pick_port_offset`, starts a
+:class:`~astra_otel.stack.supervisor.Stack` and yields :func:`running_stack` of it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from astra_otel.stack import process
+from astra_otel.stack.components import SPECS, state_paths
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.settings import MAX_PORT_OFFSET
+from astra_otel.stack.supervisor import Stack
+
+__all__ = ["DemoService", "RunningStack", "demo_service", "pick_port_offset", "running_stack"]
+
+_MIN_TEST_OFFSET = 1000
+_OFFSET_STEP = 10
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    """Endpoints and files of a started stack, plus the :class:`Stack` handle.
+
+    ``otlp_grpc``/``otlp_http`` are ``http://127.0.0.1:<port>`` (give ``otlp_http`` the
+    ``/v1/traces`` etc. paths); ``stack.stop("collector")``/``stack.start("collector")``
+    restart a component mid-test.
+    """
+
+    stack: Stack
+    port_offset: int
+    state_dir: Path
+    otlp_grpc: str
+    otlp_http: str
+    jaeger_url: str
+    prometheus_url: str
+    redis_url: str
+    collector_health_url: str
+    collector_metrics_url: str
+    collector_self_metrics_url: str
+    telemetry_dir: Path
+    traces_file: Path
+    metrics_file: Path
+    logs_file: Path
+
+
+@dataclass(frozen=True)
+class DemoService:
+    """The demo component started on a test stack."""
+
+    url: str
+    downstream_url: str
+    service_name: str
+
+
+def running_stack(stack: Stack) -> RunningStack:
+    """Describe ``stack``'s endpoints (whether or not its processes are up yet)."""
+    c = stack.components
+    telemetry = state_paths(stack.settings)["telemetry"]
+    return RunningStack(
+        stack=stack,
+        port_offset=stack.settings.port_offset,
+        state_dir=stack.settings.state_dir,
+        otlp_grpc=f"http://{c['collector'].endpoint('otlp_grpc')}",
+        otlp_http=c["collector"].url("otlp_http"),
+        jaeger_url=c["jaeger"].url("query_http"),
+        prometheus_url=c["prometheus"].url("http"),
+        redis_url=f"redis://{c['redis'].endpoint('redis')}/0",
+        collector_health_url=c["collector"].health_url,
+        collector_metrics_url=c["collector"].url("prometheus_exporter", "/metrics"),
+        collector_self_metrics_url=c["collector"].url("self_metrics", "/metrics"),
+        telemetry_dir=telemetry,
+        traces_file=telemetry / "traces.jsonl",
+        metrics_file=telemetry / "metrics.jsonl",
+        logs_file=telemetry / "logs.jsonl",
+    )
+
+
+def demo_service(stack: Stack) -> DemoService:
+    """Describe the demo component of ``stack``."""
+    demo = stack.components["demo"]
+    name = demo.env.get("OTEL_SERVICE_NAME", "astraguard-api")
+    return DemoService(demo.url("api"), demo.url("downstream"), name)
+
+
+def _all_free(offset: int, in_use: Callable[[int], bool]) -> bool:
+    return not any(in_use(port + offset) for spec in SPECS for port in spec.ports.values())
+
+
+def pick_port_offset(
+    rng: random.Random | None = None,
+    in_use: Callable[[int], bool] = process.port_in_use,
+    attempts: int = 200,
+) -> int:
+    """A port offset in [1000, 9000] at which every port of every component is free."""
+    rng = rng or random.Random()  # noqa: S311  # spreading sessions, not security
+    for _ in range(attempts):
+        offset = rng.randrange(_MIN_TEST_OFFSET, MAX_PORT_OFFSET + 1, _OFFSET_STEP)
+        if _all_free(offset, in_use):
+            return offset
+    msg = f"no port offset with all stack ports free after {attempts} tries"
+    raise StackError(msg)

@@ -1,0 +1,71 @@
+"""Session fixtures for the end-to-end tests: the real stack, started once per session.
+
+``stack`` builds the binaries if needed (``make test`` has already done so), picks a port
+offset at which every port is free, uses a temporary state directory and starts the
+collector, Jaeger, Prometheus and Redis; everything is stopped at the end of the session
+(and killed by the kernel if the session dies). ``demo`` adds the demo service.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from astra_otel._internal.params import environ_snapshot
+from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.components import CORE_COMPONENTS
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.running import (
+    DemoService,
+    RunningStack,
+    demo_service,
+    pick_port_offset,
+    running_stack,
+)
+from astra_otel.stack.settings import load_stack_settings
+from astra_otel.stack.supervisor import Stack
+
+_START_ATTEMPTS = 3
+
+
+def _progress(line: str) -> None:
+    """Build/start progress goes to the real stderr, past pytest's capture."""
+    stream = sys.__stderr__
+    if stream is not None:
+        stream.write(f"[stack] {line}\n")
+        stream.flush()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """The collector, Jaeger, Prometheus and Redis, running on a free port offset."""
+    environ = environ_snapshot()
+    state_dir = tmp_path_factory.mktemp("stack-state")
+    base = load_stack_settings(environ, state_dir=str(state_dir))
+    binaries = ensure_binaries(base, environ, _progress)
+    for attempt in range(_START_ATTEMPTS):
+        settings = base.with_(port_offset=pick_port_offset())
+        handle = Stack(settings, environ, say=_progress, binaries=binaries, die_with_parent=True)
+        try:
+            handle.up(CORE_COMPONENTS, build=False)
+            break
+        except StackError as exc:
+            # Another session may have taken a port between the pick and the start.
+            if "already in use" not in str(exc) or attempt == _START_ATTEMPTS - 1:
+                raise
+    try:
+        yield running_stack(handle)
+    finally:
+        handle.down()
+
+
+@pytest.fixture(scope="session")
+def demo(stack: RunningStack) -> Iterator[DemoService]:
+    """The demo service (``python -m astra_otel.demo``) started on the session's stack."""
+    stack.stack.start("demo")
+    try:
+        yield demo_service(stack.stack)
+    finally:
+        stack.stack.stop("demo")

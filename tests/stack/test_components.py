@@ -1,0 +1,125 @@
+"""The stack's components as data: ports, offsets, and the configs they feed."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+from pathlib import Path
+
+import yaml
+
+from astra_otel.stack.components import SPECS, Binaries, resolve_components
+from astra_otel.stack.running import pick_port_offset
+from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings, load_stack_settings
+
+REPO = Path(__file__).resolve().parents[2]
+BINARIES = Binaries(Path("/x/otelcol"), Path("/x/jaeger"), Path("/x/prom"), Path("/x/redis"))
+
+
+def _settings(tmp_path: Path, offset: int = 0) -> StackSettings:
+    return load_stack_settings({"HOME": str(tmp_path)}, port_offset=offset)
+
+
+def _env_vars(path: Path) -> set[str]:
+    code = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
+    return set(re.findall(r"\$\{env:([A-Z0-9_]+)", code))
+
+
+def test_default_ports_are_distinct_across_components() -> None:
+    """No two components (or two ports of one) share a default port."""
+    ports = [port for spec in SPECS for port in spec.ports.values()]
+    assert len(ports) == len(set(ports))
+
+
+def test_offset_shifts_every_port(tmp_path: Path) -> None:
+    """ASTRA_OTEL_STACK_PORT_OFFSET is added to every port of every component."""
+    comps = resolve_components(_settings(tmp_path, 1230), BINARIES)
+    for spec in SPECS:
+        assert dict(comps[spec.name].ports) == {k: v + 1230 for k, v in spec.ports.items()}
+    assert comps["jaeger"].health_url == "http://127.0.0.1:17916/api/services"
+    assert comps["redis"].health_url == "redis://127.0.0.1:7609"
+
+
+def test_largest_offset_keeps_ports_valid(tmp_path: Path) -> None:
+    """At the largest accepted offset every port is still <= 65535."""
+    comps = resolve_components(_settings(tmp_path, MAX_PORT_OFFSET), BINARIES)
+    assert max(p for c in comps.values() for p in c.ports.values()) <= 65535
+
+
+def test_collector_env_matches_its_config(tmp_path: Path) -> None:
+    """The collector and Jaeger configs read exactly the variables their specs document,
+    and the supervisor sets only documented ones, all on loopback ports of the component."""
+    comps = resolve_components(_settings(tmp_path, 100), BINARIES)
+    for name, config in (
+        ("collector", REPO / "collector" / "otel-collector.yaml"),
+        ("jaeger", REPO / "collector" / "jaeger" / "jaeger.yaml"),
+    ):
+        comp = comps[name]
+        assert _env_vars(config) == set(comp.spec.config_env)
+        assert set(comp.env) <= set(comp.spec.config_env)
+        for var, value in comp.env.items():
+            if var.endswith("_ENDPOINT") and var != "OTELCOL_JAEGER_ENDPOINT":
+                host, port = value.split(":")
+                assert (host, int(port) in comp.ports.values()) == ("127.0.0.1", True), var
+    jaeger_grpc = comps["jaeger"].endpoint("otlp_grpc")
+    assert comps["collector"].env["OTELCOL_JAEGER_ENDPOINT"] == jaeger_grpc
+
+
+def test_collector_config_structure() -> None:
+    """memory_limiter is first in every pipeline; the Jaeger queue is persistent with fsync;
+    files rotate; every default listen address is on 127.0.0.1."""
+    text = (REPO / "collector" / "otel-collector.yaml").read_text()
+    config = yaml.safe_load(text)
+    pipelines = config["service"]["pipelines"]
+    assert set(pipelines) == {"traces", "metrics", "logs"}
+    for pipeline in pipelines.values():
+        assert pipeline["processors"][0] == "memory_limiter"
+        assert "batch" in pipeline["processors"]
+    exporters = config["exporters"]
+    assert exporters["otlp_grpc/jaeger"]["sending_queue"]["storage"] == "file_storage"
+    assert exporters["otlp_grpc/jaeger"]["retry_on_failure"]["enabled"] is True
+    assert config["extensions"]["file_storage"]["fsync"] is True
+    assert exporters["prometheus"]["enable_open_metrics"] is True
+    for signal in ("traces", "metrics", "logs"):
+        rotation = exporters[f"file/{signal}"]["rotation"]
+        assert rotation["max_megabytes"] > 0
+        assert rotation["max_backups"] > 0
+        assert f"file/{signal}" in pipelines[signal]["exporters"]
+    defaults = re.findall(r"\$\{env:[A-Z_]+_ENDPOINT:-([^}]+)\}", text)
+    assert defaults
+    assert all(d.startswith("127.0.0.1:") for d in defaults)
+
+
+def test_prometheus_template_fills_every_placeholder(tmp_path: Path) -> None:
+    """The Prometheus template has exactly the placeholders the supervisor fills."""
+    template = (REPO / "collector" / "prometheus" / "prometheus.yml.tmpl").read_text()
+    names = {m.group("named") for m in string.Template.pattern.finditer(template)} - {None}
+    assert names == {
+        "rules_glob",
+        "collector_exporter",
+        "collector_self_metrics",
+        "jaeger_self_metrics",
+        "prometheus_self",
+    }
+
+
+def test_demo_command_points_at_the_stack(tmp_path: Path) -> None:
+    """The demo is started with the stack's Redis, the collector's OTLP gRPC and its ports."""
+    comps = resolve_components(_settings(tmp_path, 10), BINARIES)
+    demo = comps["demo"]
+    cmd = list(demo.command)
+    assert cmd[1:3] == ["-m", "astra_otel.demo"]
+    assert cmd[cmd.index("--port") + 1] == "8010"
+    assert cmd[cmd.index("--downstream-port") + 1] == "8011"
+    assert cmd[cmd.index("--redis-url") + 1] == "redis://127.0.0.1:6389/0"
+    assert demo.env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4327"
+    assert demo.env["OTEL_SERVICE_NAME"] == "astraguard-api"
+    assert demo.health_url == "http://127.0.0.1:8010/healthz"
+
+
+def test_port_offset_picker_skips_busy_ports() -> None:
+    """The picker only returns an offset at which every port of every component is free."""
+    free = {port + 5000 for spec in SPECS for port in spec.ports.values()}
+    offset = pick_port_offset(random.Random(1), in_use=lambda p: p not in free, attempts=20000)
+    assert offset == 5000

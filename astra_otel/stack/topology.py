@@ -15,20 +15,17 @@ headless Service (or the ``k8s`` resolver), which drop a gateway that stops bein
 
 from __future__ import annotations
 
-import contextlib
-import os
 import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from astra_otel.stack import process
 from astra_otel.stack.components import LOOPBACK, Component, ComponentSpec
 from astra_otel.stack.errors import StackError
 from astra_otel.stack.settings import StackSettings
@@ -258,29 +255,19 @@ def backends_layer(endpoints: tuple[str, ...]) -> str:
     return header + yaml.safe_dump(doc, sort_keys=True)
 
 
-def _healthy(component: Component, timeout: float = 1.0) -> bool:
-    try:
-        with urllib.request.urlopen(component.health_url, timeout=timeout) as resp:  # noqa: S310  # loopback http URL built from our own ports
-            return 200 <= int(resp.status) < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _pid_alive(pid_file: Path) -> int | None:
-    """The pid recorded in ``pid_file`` if that process still runs our collector."""
-    try:
-        pid = int(pid_file.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if b"astra-otelcol" in cmdline else None
+def _live_record(pid_file: Path) -> process.PidRecord | None:
+    record = process.read_pid(pid_file)
+    return record if record is not None and process.is_alive(record) else None
 
 
 class Topology:
     """Runs a :class:`TopologyPlan`: start, stop, kill and restart instances, sync membership.
 
-    ``environ`` is the snapshot the collectors inherit (``PATH``, ``HOME``); each instance's
-    own variables are laid on top of it.
+    Processes are started in their own session (they outlive the CLI) with a pid file
+    (:mod:`astra_otel.stack.process` records), so another ``Topology`` over the same plan,
+    e.g. ``astra-otel stack topology down``, finds and stops them. ``environ`` is the snapshot
+    the collectors inherit (``PATH``, ``HOME``), without ``OTEL_*``; each instance's own
+    variables are laid on top of it.
     """
 
     def __init__(
@@ -290,9 +277,13 @@ class Topology:
         *,
         startup_timeout: float = 60.0,
         stop_timeout: float = 10.0,
+        die_with_parent: bool = False,
     ) -> None:
+        """``die_with_parent``: the kernel SIGKILLs the instances when the starting thread
+        dies (test sessions), as for :class:`~astra_otel.stack.supervisor.Stack`."""
         self.plan = plan
-        self._environ = dict(environ)
+        self._die_with_parent = die_with_parent
+        self._environ = {k: v for k, v in environ.items() if not k.startswith("OTEL_")}
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -304,97 +295,106 @@ class Topology:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start every gateway, then every agent, each waited for until healthy."""
+    def start(self) -> list[str]:
+        """Start every instance not running yet (gateways first); return the ones started."""
+        for comp in self.plan.components:
+            busy = [p for p in comp.ports.values() if process.port_in_use(p)]
+            if busy and not self.running(comp.name):
+                msg = f"{comp.name}: port(s) {busy} already in use on {LOOPBACK}"
+                raise StackError(msg)
         for agent in self.plan.agents:
             self._write_backends(agent, self.backends)
-        for gateway in self.plan.gateways:
-            self.start_instance(gateway.name, wait=False)
-        self.wait_healthy(*(g.name for g in self.plan.gateways))
-        for agent in self.plan.agents:
-            self.start_instance(agent.name, wait=False)
-        self.wait_healthy(*(a.name for a in self.plan.agents))
+        started = []
+        for group in (self.plan.gateways, self.plan.agents):
+            for comp in group:
+                if not self.running(comp.name):
+                    self.start_instance(comp.name, wait=False)
+                    started.append(comp.name)
+            self.wait_healthy(*(c.name for c in group))
+        return started
 
-    def stop(self) -> None:
+    def stop(self) -> list[str]:
         """Stop the watcher, then agents (they flush to the gateways), then gateways."""
         self.stop_watch()
+        stopped = []
         for comp in (*self.plan.agents, *self.plan.gateways):
-            self.stop_instance(comp.name)
+            if self.running(comp.name):
+                self.stop_instance(comp.name)
+                stopped.append(comp.name)
+        return stopped
+
+    def running(self, name: str) -> bool:
+        """True while the instance's recorded process runs."""
+        return _live_record(self._by_name[name].pid_file) is not None
+
+    def healthy(self, name: str) -> bool:
+        """One probe of the instance's health endpoint."""
+        return process.probe(self._by_name[name].health_url, timeout=0.5)
 
     def start_instance(self, name: str, *, wait: bool = True) -> None:
         """Start one instance (again) with its own log file and pid file."""
         comp = self._by_name[name]
-        for d in (comp.log_file.parent, self.plan.root / name / "queue"):
-            d.mkdir(parents=True, exist_ok=True)
-        if _pid_alive(comp.pid_file) is not None:
-            msg = f"{name} is already running (pid file {comp.pid_file}); stop it first"
+        if self.running(name):
+            msg = f"{name} is already running (pid file {comp.pid_file})"
             raise StackError(msg)
+        if not Path(comp.command[0]).exists():
+            msg = f"{name}: {comp.command[0]} does not exist: run `astra-otel stack build`"
+            raise StackError(msg)
+        comp.log_file.parent.mkdir(parents=True, exist_ok=True)
         with comp.log_file.open("ab") as log:
+            log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
+            log.flush()
             proc = subprocess.Popen(
                 comp.command,
                 env={**self._environ, **comp.env},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # survives the CLI; Ctrl-C of a test does not hit it
+                start_new_session=True,  # outlives the CLI; a test's Ctrl-C does not hit it
+                cwd=comp.log_file.parent,
+                preexec_fn=process.die_with_parent if self._die_with_parent else None,  # noqa: PLW1509  # only prctl, async-signal-safe
             )
         self._procs[name] = proc
-        comp.pid_file.write_text(f"{proc.pid}\n")
+        record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
+        process.write_pid(comp.pid_file, record)
         if wait:
             self.wait_healthy(name)
 
     def kill_instance(self, name: str) -> None:
-        """SIGKILL one instance: no flush, no shutdown (what a crash or OOM kill does)."""
-        self._signal(name, signal.SIGKILL)
-        self._reap(name, self._stop_timeout)
+        """SIGKILL one instance: no flush, no shutdown (what a crash or an OOM kill does)."""
+        record = _live_record(self._by_name[name].pid_file)
+        if record is not None:
+            process.signal_group(record.pid, signal.SIGKILL)
+            process.wait_gone(record.pid, self._stop_timeout)
+        self._forget(name)
 
     def stop_instance(self, name: str) -> None:
         """SIGTERM one instance (the collector drains its pipelines), SIGKILL after the timeout."""
-        self._signal(name, signal.SIGTERM)
-        if not self._reap(name, self._stop_timeout):
-            self._signal(name, signal.SIGKILL)
-            self._reap(name, self._stop_timeout)
+        record = _live_record(self._by_name[name].pid_file)
+        if record is not None:
+            process.terminate_group(record.pid, self._stop_timeout)
+        self._forget(name)
+
+    def _forget(self, name: str) -> None:
+        proc = self._procs.pop(name, None)
+        if proc is not None:
+            proc.wait(timeout=self._stop_timeout)  # reap: no zombie, no ResourceWarning
+        self._by_name[name].pid_file.unlink(missing_ok=True)
 
     def wait_healthy(self, *names: str) -> None:
-        """Wait until each named instance's health endpoint answers 200."""
+        """Wait until each named instance's health endpoint answers 2xx."""
         deadline = time.monotonic() + self._startup_timeout
         for name in names:
             comp = self._by_name[name]
-            while not _healthy(comp):
+            while not process.probe(comp.health_url, timeout=0.5):
                 proc = self._procs.get(name)
                 if proc is not None and proc.poll() is not None:
-                    msg = f"{name} exited with {proc.returncode}; see {comp.log_file}"
+                    msg = f"{name} exited with code {proc.returncode}; see {comp.log_file}"
                     raise StackError(msg)
                 if time.monotonic() > deadline:
                     msg = f"{name} not healthy at {comp.health_url}; see {comp.log_file}"
                     raise StackError(msg)
                 time.sleep(0.1)
-
-    def _signal(self, name: str, sig: signal.Signals) -> None:
-        comp = self._by_name[name]
-        proc = self._procs.get(name)
-        pid = proc.pid if proc is not None and proc.poll() is None else _pid_alive(comp.pid_file)
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
-
-    def _reap(self, name: str, timeout: float) -> bool:
-        comp = self._by_name[name]
-        proc = self._procs.get(name)
-        deadline = time.monotonic() + timeout
-        if proc is not None:
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                return False
-            del self._procs[name]
-        else:  # started by another process (the CLI's `up`): poll the pid file's process
-            while _pid_alive(comp.pid_file) is not None:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.1)
-        comp.pid_file.unlink(missing_ok=True)
-        return True
 
     # --- membership ------------------------------------------------------------------------
 
@@ -409,19 +409,22 @@ class Topology:
         """Route the agents to the gateways that are healthy now; return that list.
 
         When the set changes, each agent's ``backends.yaml`` is rewritten and the agent gets
-        SIGHUP (the collector reloads its configuration; its persistent queues survive).
-        If no gateway is healthy the list is left alone: data waits in the agents' queues.
+        SIGHUP: the collector reloads its configuration, its persistent queues survive and
+        what they hold is routed over the new ring. If no gateway is healthy the list is
+        left alone: data waits in the agents' queues until one is back.
         """
         with self._lock:
             healthy = tuple(
-                g.endpoint("otlp_grpc") for g in self.plan.gateways if _healthy(g, timeout=0.5)
+                g.endpoint("otlp_grpc") for g in self.plan.gateways if self.healthy(g.name)
             )
             if not healthy or healthy == self.backends:
                 return self.backends
             self.backends = healthy
             for agent in self.plan.agents:
                 self._write_backends(agent, healthy)
-                self._signal(agent.name, signal.SIGHUP)
+                record = _live_record(agent.pid_file)
+                if record is not None:
+                    process.signal_group(record.pid, signal.SIGHUP)
             return healthy
 
     def watch(self, interval: float = 1.0) -> None:

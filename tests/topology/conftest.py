@@ -1,0 +1,59 @@
+"""Fixtures of the topology tests: 2 agents and 2 gateways, real collectors on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from astra_otel._internal.params import environ_snapshot
+from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.running import RunningStack
+from astra_otel.stack.settings import load_stack_settings
+from astra_otel.stack.topology import Sampling, Topology, plan_topology
+
+# What the tests configure the gateways with (see test_tail_sampling for the tolerance).
+SAMPLING = Sampling(
+    sampling_percentage=25.0,
+    slow_trace_ms=500,
+    decision_wait_s=1.0,
+    spanmetrics_flush_s=1.0,
+)
+
+
+def _free_port(taken: set[int]) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in taken:
+            taken.add(port)
+            return port
+
+
+@pytest.fixture(scope="module")
+def topology(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    """2 agents + 2 gateways on free loopback ports exporting to the session's Jaeger."""
+    environ = environ_snapshot()
+    state = tmp_path_factory.mktemp("topology-state")
+    settings = load_stack_settings(environ, state_dir=str(state))
+    # The session's stack fixture has built (or found) the collector already.
+    binaries = ensure_binaries(settings, environ, print, components=("collector",))
+    taken: set[int] = set()
+    plan = plan_topology(
+        settings,
+        binaries.collector,
+        agents=2,
+        gateways=2,
+        sampling=SAMPLING,
+        jaeger_endpoint=stack.stack.components["jaeger"].endpoint("otlp_grpc"),
+        ports=lambda _kind, _i, _name, _default: _free_port(taken),
+    )
+    topo = Topology(plan, environ, startup_timeout=60.0, stop_timeout=10.0, die_with_parent=True)
+    try:
+        topo.start()
+        topo.watch(interval=0.5)
+        yield topo
+    finally:
+        topo.stop()

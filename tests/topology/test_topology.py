@@ -1,0 +1,222 @@
+"""The agent/gateway topology with real collectors: routing, tail sampling, gateway failover.
+
+Tests run in file order on one module-scoped topology (2 agents, 2 gateways); each uses its
+own service name and trace ids, and the failover test (which restarts a gateway) runs last.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+
+from astra_otel.stack.topology import Topology
+
+from ._traffic import (
+    SPANS_PER_TRACE,
+    Sender,
+    TraceFactory,
+    span_key,
+    span_metric_calls,
+    spans_in_files,
+)
+from .conftest import SAMPLING
+
+pytestmark = pytest.mark.e2e
+
+
+def _per_gateway(topo: Topology) -> dict[str, list[tuple[str, str]]]:
+    return {g.name: spans_in_files(topo.plan.telemetry_dir(g)) for g in topo.plan.gateways}
+
+
+def _wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(interval)
+    return check()
+
+
+def _send_split(sender: Sender, batch: list[tuple[list, str]], turn: int) -> bool:
+    """Roots through one agent, children through the other: a trace spans both agents."""
+    roots = [s for spans, _ in batch for s in spans if s.parent is None]
+    children = [s for spans, _ in batch for s in spans if s.parent is not None]
+    return sender.send(turn % 2, roots) and sender.send((turn + 1) % 2, children)
+
+
+def test_every_trace_lands_on_exactly_one_gateway(topology: Topology) -> None:
+    """A trace whose spans enter through two agents reaches one gateway; traces use both."""
+    factory = TraceFactory("topology-routing", time.time_ns())
+    sender = Sender(a.endpoint("otlp_grpc") for a in topology.plan.agents)
+    sent: dict[str, set[str]] = {}
+    try:
+        for turn in range(10):
+            batch = [factory.make("error") for _ in range(20)]  # errors: all kept
+            for spans, tid in batch:
+                sent[tid] = {span_key(s)[1] for s in spans}
+            assert _send_split(sender, batch, turn)
+    finally:
+        sender.close()
+        factory.shutdown()
+    expected = sum(len(v) for v in sent.values())
+
+    def delivered() -> bool:
+        found = {k for spans in _per_gateway(topology).values() for k in spans if k[0] in sent}
+        return len(found) >= expected
+
+    assert _wait_until(delivered, timeout=30)
+    holders: dict[str, set[str]] = {tid: set() for tid in sent}
+    for gateway, spans in _per_gateway(topology).items():
+        for tid, _ in spans:
+            if tid in holders:
+                holders[tid].add(gateway)
+    assert all(len(h) == 1 for h in holders.values()), "a trace was split across gateways"
+    share = Counter(next(iter(h)) for h in holders.values())
+    # 200 traces hashed onto 2 gateways: each gets 100 +- 7 (1 sd); 40 is 8.5 sd below.
+    assert len(share) == 2 and min(share.values()) >= 40, share
+
+
+def test_tail_sampling_keeps_errors_slow_and_a_fraction_with_exact_span_metrics(
+    topology: Topology,
+) -> None:
+    """Errors and slow traces are all kept, ~25% of the rest; span metrics count every span."""
+    service = "topology-sampling"
+    factory = TraceFactory(service, time.time_ns())
+    sender = Sender(a.endpoint("otlp_grpc") for a in topology.plan.agents)
+    plan = ["error"] * 60 + ["slow"] * 60 + ["plain"] * 800
+    kinds: dict[str, str] = {}
+    sent_spans = 0
+    try:
+        for turn, start in enumerate(range(0, len(plan), 100)):
+            batch = [factory.make(k) for k in plan[start : start + 100]]
+            for (spans, tid), kind in zip(batch, plan[start : start + 100], strict=True):
+                kinds[tid] = kind
+                sent_spans += len(spans)
+            assert _send_split(sender, batch, turn)
+    finally:
+        sender.close()
+        factory.shutdown()
+
+    def calls() -> float:
+        total = 0.0
+        for g in topology.plan.gateways:
+            with urllib.request.urlopen(g.url("prometheus_exporter", "/metrics"), timeout=5) as r:
+                total += span_metric_calls(r.read().decode(), service)
+        return total
+
+    assert _wait_until(lambda: calls() >= sent_spans, timeout=30)
+    # Decisions come decision_wait after a trace's first span; then batch (1 s) and file
+    # flush (1 s). Wait until the kept set stops growing.
+    kept: dict[str, int] = {}
+    stable_since = time.monotonic()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and time.monotonic() - stable_since < 4:
+        spans = [k for g in _per_gateway(topology).values() for k in g if k[0] in kinds]
+        now = Counter(tid for tid, _ in set(spans))
+        if now != kept:
+            kept, stable_since = dict(now), time.monotonic()
+        time.sleep(0.5)
+
+    by_kind = Counter(kinds[tid] for tid in kept)
+    assert by_kind["error"] == 60
+    assert by_kind["slow"] == 60
+    assert all(n == SPANS_PER_TRACE for n in kept.values()), "a kept trace is incomplete"
+    n, p = 800, SAMPLING.sampling_percentage / 100
+    # Binomial(800, 0.25): sd = sqrt(n p (1-p)) = 12.2 traces; 5 sd (1.5% of the rate)
+    # leaves a false-failure chance below 1e-6.
+    tolerance = 5 * math.sqrt(p * (1 - p) / n)
+    fraction = by_kind["plain"] / n
+    print(f"\nkept {by_kind['plain']}/{n} plain traces = {fraction:.3f} (p={p}, +-{tolerance:.3f})")
+    assert abs(fraction - p) <= tolerance
+    # Span metrics are computed before sampling: they count what was sent, not what was kept.
+    kept_spans = sum(kept.values())
+    assert calls() == sent_spans
+    assert kept_spans < sent_spans
+
+
+def test_killed_gateway_is_routed_around_and_rejoins(topology: Topology) -> None:
+    """SIGKILL a gateway under load: agents reroute, only its in-flight spans are lost."""
+    gw0, gw1 = topology.plan.gateways
+    factory = TraceFactory("topology-failover", time.time_ns())
+    sender = Sender(a.endpoint("otlp_grpc") for a in topology.plan.agents)
+    sent_at: dict[tuple[str, str], float] = {}  # span -> monotonic send time
+    marks: dict[str, float] = {}
+
+    def pump(seconds: float, until: Callable[[], bool] | None = None) -> None:
+        end = time.monotonic() + seconds
+        turn = 0
+        while time.monotonic() < end or (until is not None and not until()):
+            if time.monotonic() > end + 20:  # bounded even if `until` never holds
+                raise AssertionError("membership did not change within 20 s")
+            batch = [factory.make("error") for _ in range(10)]  # errors: every one is kept
+            now = time.monotonic()
+            if _send_split(sender, batch, turn):
+                for spans, _ in batch:
+                    sent_at.update((span_key(s), now) for s in spans)
+            turn += 1
+            time.sleep(0.05)
+
+    try:
+        pump(6.0)
+        marks["kill"] = time.monotonic()
+        topology.kill_instance(gw1.name)
+        pump(0.0, until=lambda: topology.backends == (gw0.endpoint("otlp_grpc"),))
+        marks["rerouted"] = time.monotonic()
+        pump(3.0)
+        topology.start_instance(gw1.name)
+        marks["restarted"] = time.monotonic()
+        pump(0.0, until=lambda: len(topology.backends) == 2)
+        marks["rejoined"] = time.monotonic()
+        pump(4.0)
+        marks["end"] = time.monotonic()
+    finally:
+        sender.close()
+        factory.shutdown()
+
+    def found() -> dict[str, set[tuple[str, str]]]:
+        return {
+            name: {k for k in spans if k in sent_at}
+            for name, spans in _per_gateway(topology).items()
+        }
+
+    _wait_until(lambda: sum(len(v) for v in found().values()) >= len(sent_at), timeout=30)
+    time.sleep(3)  # let late retries and duplicates land before counting
+    per_gw = found()
+    raw = {
+        name: [k for k in spans if k in sent_at] for name, spans in _per_gateway(topology).items()
+    }
+    unique = set().union(*per_gw.values())
+    lost = set(sent_at) - unique
+    duplicates = sum(len(v) for v in raw.values()) - len(unique)
+    in_flight_window = SAMPLING.decision_wait_s + 1.0 + 1.0 + 2.0  # + batch, file flush, margin
+    print(
+        f"\nfailover: sent {len(sent_at)} spans, lost {len(lost)}, duplicates {duplicates}, "
+        f"sender failures {sender.failed_spans}; reroute took "
+        f"{marks['rerouted'] - marks['kill']:.2f} s, rejoin "
+        f"{marks['rejoined'] - marks['restarted']:.2f} s"
+    )
+    # Nothing accepted after the kill is lost (the agents' persistent queues hold it and
+    # retry over the new ring); what is lost was inside the killed gateway when it died.
+    assert all(marks["kill"] - in_flight_window <= sent_at[k] <= marks["kill"] for k in lost)
+    assert sender.failed_spans == 0
+
+    def traces_between(lo: float, hi: float) -> set[str]:
+        return {k[0] for k, t in sent_at.items() if lo <= t <= hi}
+
+    def holders(tids: set[str]) -> Counter[str]:
+        return Counter(
+            name for name, spans in per_gw.items() for tid in {k[0] for k in spans} & tids
+        )
+
+    # Between reroute and restart, everything goes to the surviving gateway.
+    during = traces_between(marks["rerouted"] + 1.0, marks["restarted"])
+    assert during and holders(during)[gw1.name] == 0
+    # After the restarted gateway rejoined, traces are split across both again.
+    after = traces_between(marks["rejoined"] + 1.0, marks["end"])
+    share = holders(after)
+    assert min(share[gw0.name], share[gw1.name]) >= 0.2 * len(after), share

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.errors import AstraOtelError
+from astra_otel.stack import topology_cli
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.components import COMPONENT_NAMES, CORE_COMPONENTS
 from astra_otel.stack.settings import load_stack_settings
@@ -45,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("component", nargs="?", choices=COMPONENT_NAMES)
     logs.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    topology_cli.add_parser(cmds)  # `stack topology up|down|status|sync` (issue 7)
     return parser
 
 
@@ -90,6 +92,8 @@ def _run(args: argparse.Namespace) -> int:
             f"stack binaries ready ({time.monotonic() - began:.0f} s); cache: {settings.cache_dir}"
         )
         return 0
+    if args.command == "topology":
+        return topology_cli.run(args, settings, environ, _say)
     config = getattr(args, "collector_config", None)
     stack = Stack(settings, environ, say=_say, collector_config=config)
     if args.command == "up":

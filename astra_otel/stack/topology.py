@@ -255,6 +255,16 @@ def backends_layer(endpoints: tuple[str, ...]) -> str:
     return header + yaml.safe_dump(doc, sort_keys=True)
 
 
+def _current_backends(plan: TopologyPlan) -> tuple[str, ...]:
+    """The gateway list the agents were last given (another process may have run sync)."""
+    try:
+        doc = yaml.safe_load(plan.backends_file(plan.agents[0]).read_text())
+        hosts = doc["exporters"][_LB_EXPORTERS[0]]["resolver"]["static"]["hostnames"]
+    except (OSError, KeyError, TypeError, yaml.YAMLError):
+        return ()
+    return tuple(str(h) for h in hosts)
+
+
 def _live_record(pid_file: Path) -> process.PidRecord | None:
     record = process.read_pid(pid_file)
     return record if record is not None and process.is_alive(record) else None
@@ -289,7 +299,9 @@ class Topology:
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._by_name = {c.name: c for c in plan.components}
         self._lock = threading.Lock()
-        self.backends: tuple[str, ...] = tuple(g.endpoint("otlp_grpc") for g in plan.gateways)
+        self.backends: tuple[str, ...] = _current_backends(plan) or tuple(
+            g.endpoint("otlp_grpc") for g in plan.gateways
+        )
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
 

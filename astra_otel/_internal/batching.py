@@ -1,0 +1,168 @@
+"""A bounded, drop-oldest queue drained by one background thread, with counters.
+
+The host's hot path only appends to a ``deque(maxlen=N)``: when the queue is full the
+*oldest* item falls out (the SDK's batch processors drop the newest) and the drop is
+counted. The worker exports batches every ``schedule_delay`` or as soon as a full batch is
+waiting, under OpenTelemetry's "suppress instrumentation" context so an exporter's own
+HTTP calls never become telemetry. Nothing here raises into the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from opentelemetry import context as otel_context
+
+__all__ = ["Batcher", "SignalStats"]
+
+T = TypeVar("T")
+
+# The API's key for "do not instrument what happens inside" (exporters' HTTP/gRPC calls).
+_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+
+
+@dataclass
+class SignalStats:
+    """Counters of one signal's pipeline (read by ``health()`` and the self-metrics)."""
+
+    signal: str
+    exported: int = 0
+    failed: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    queued: Callable[[], int] = field(default=lambda: 0)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` items lost for ``reason`` (``queue_full``, ``export_failed``)."""
+        with self.lock:
+            self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def count_export(self, n: int, ok: bool) -> None:
+        """Count the outcome of one export of ``n`` items."""
+        with self.lock:
+            if ok:
+                self.exported += n
+            else:
+                self.failed += n
+                self.dropped["export_failed"] = self.dropped.get("export_failed", 0) + n
+
+    def reset(self) -> None:
+        """Zero every counter (a forked child starts its own count)."""
+        with self.lock:
+            self.exported = 0
+            self.failed = 0
+            self.dropped = {}
+
+
+class Batcher(Generic[T]):
+    """Drop-oldest queue + one daemon thread calling ``export(batch) -> bool``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        export: Callable[[Sequence[T]], bool],
+        stats: SignalStats,
+        max_queue_size: int,
+        max_export_batch_size: int,
+        schedule_delay: float,
+    ) -> None:
+        self._name = name
+        self._export = export
+        self._stats = stats
+        self._maxlen = max_queue_size
+        self._batch_size = min(max_export_batch_size, max_queue_size)
+        self._delay = schedule_delay
+        stats.queued = self.__len__
+        self._start()
+
+    def _start(self) -> None:
+        self._queue: deque[T] = deque(maxlen=self._maxlen)
+        self._wake = threading.Event()
+        self._flush_lock = threading.Lock()
+        self._flush_waiters: list[threading.Event] = []
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    @property
+    def thread_ident(self) -> int | None:
+        """Ident of the export thread (records it logs are not fed back)."""
+        return self._thread.ident
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def put(self, item: T) -> None:
+        """Hot path: append; when full the oldest item is dropped and counted."""
+        queue = self._queue
+        if len(queue) >= self._maxlen:
+            self._stats.count_drop("queue_full")
+        queue.append(item)
+        if len(queue) >= self._batch_size and not self._wake.is_set():
+            self._wake.set()
+
+    def _take(self) -> list[T]:
+        batch: list[T] = []
+        queue = self._queue
+        with contextlib.suppress(IndexError):
+            for _ in range(self._batch_size):
+                batch.append(queue.popleft())
+        return batch
+
+    def _export_batch(self, batch: list[T]) -> None:
+        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        try:
+            ok = bool(self._export(batch))
+        except Exception:  # never let an exporter kill the worker
+            ok = False
+        finally:
+            otel_context.detach(token)
+        self._stats.count_export(len(batch), ok)
+
+    def _drain(self) -> None:
+        while self._queue:
+            batch = self._take()
+            if batch:
+                self._export_batch(batch)
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._delay)
+            self._wake.clear()
+            with self._flush_lock:
+                waiters, self._flush_waiters = self._flush_waiters, []
+            self._drain()
+            for waiter in waiters:
+                waiter.set()
+            if self._stopping:
+                return
+
+    def flush(self, timeout: float) -> bool:
+        """Export everything queued now; ``False`` if ``timeout`` seconds passed first."""
+        if not self._thread.is_alive():
+            return not self._queue
+        done = threading.Event()
+        with self._flush_lock:
+            self._flush_waiters.append(done)
+        self._wake.set()
+        return done.wait(max(timeout, 0.0))
+
+    def shutdown(self, timeout: float) -> bool:
+        """Drain and stop the thread within ``timeout`` seconds; ``False`` if it ran out."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(max(deadline - time.monotonic(), 0.0))
+        return not self._thread.is_alive()
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child: forget the parent's queued items, start a fresh thread."""
+        self._stats.reset()
+        self._start()

@@ -1,0 +1,110 @@
+"""Library instrumentations: each only if importable, each switchable, all given explicit
+arguments (so they do not read their own ``OTEL_PYTHON_*`` variables).
+
+FastAPI: no per-message ``receive``/``send`` spans by default, health/metrics routes
+excluded, headers captured only when asked and then redacted. SQLAlchemy: statements are
+recorded with literals replaced (see :mod:`astra_otel._internal.redaction`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from typing import Any
+
+from astra_otel._internal.redaction import SENSITIVE_HEADER_PATTERNS
+from astra_otel._internal.settings import InstrumentationSettings
+
+__all__ = ["Instrumented", "fastapi_kwargs", "instrument_libraries"]
+
+
+def _importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _excluded_urls(settings: InstrumentationSettings) -> str:
+    return ",".join(settings.excluded_urls)
+
+
+def fastapi_kwargs(settings: InstrumentationSettings) -> dict[str, Any]:
+    """Arguments for ``FastAPIInstrumentor.instrument``/``instrument_app``."""
+    capture = [".*"] if settings.capture_headers else []
+    return {
+        "excluded_urls": _excluded_urls(settings),
+        "exclude_spans": list(settings.fastapi_exclude_spans),
+        "http_capture_headers_server_request": capture,
+        "http_capture_headers_server_response": capture,
+        "http_capture_headers_sanitize_fields": list(SENSITIVE_HEADER_PATTERNS),
+    }
+
+
+class Instrumented:
+    """The instrumentors switched on by one ``setup()``, to be switched off by shutdown."""
+
+    def __init__(self) -> None:
+        self.instrumentors: dict[str, Any] = {}
+
+    def uninstrument(self) -> None:
+        """Undo every instrumentation this setup applied; never raises."""
+        for instrumentor in self.instrumentors.values():
+            with contextlib.suppress(Exception):  # best effort at shutdown
+                instrumentor.uninstrument()
+        self.instrumentors.clear()
+
+
+def _fastapi(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
+
+    instrumentor = FastAPIInstrumentor()
+    instrumentor.instrument(**providers, **fastapi_kwargs(settings))
+    return instrumentor
+
+
+def _requests(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
+
+    instrumentor = RequestsInstrumentor()
+    instrumentor.instrument(**providers, excluded_urls=_excluded_urls(settings))
+    return instrumentor
+
+
+def _redis(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+    from opentelemetry.instrumentation.redis import RedisInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
+
+    instrumentor = RedisInstrumentor()
+    instrumentor.instrument(tracer_provider=providers.get("tracer_provider"))
+    return instrumentor
+
+
+def _sqlalchemy(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
+
+    instrumentor = SQLAlchemyInstrumentor()
+    instrumentor.instrument(**providers, enable_commenter=False)
+    return instrumentor
+
+
+_LIBRARIES = {
+    "fastapi": ("fastapi", _fastapi),
+    "requests": ("requests", _requests),
+    "redis": ("redis", _redis),
+    "sqlalchemy": ("sqlalchemy", _sqlalchemy),
+}
+
+
+def instrument_libraries(
+    settings: InstrumentationSettings,
+    tracer_provider: Any,
+    meter_provider: Any,
+) -> Instrumented:
+    """Instrument every enabled, importable library; a failing one is skipped, not raised."""
+    done = Instrumented()
+    providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
+    for name, (module, instrument) in _LIBRARIES.items():
+        if not getattr(settings, name) or not _importable(module):
+            continue
+        try:
+            done.instrumentors[name] = instrument(settings, providers)
+        except Exception:  # noqa: S112  # an instrumentation must never break the host
+            continue
+    return done

@@ -1,0 +1,88 @@
+"""Process lifecycle: bounded flush at exit and on SIGTERM, re-arming after ``os.fork()``.
+
+* ``atexit`` and SIGTERM run ``Telemetry.shutdown()``: all three signals flush in parallel
+  under one deadline (``shutdown_timeout``), then exporters are shut (aborting OTLP retry
+  waits). Export threads are daemons, so a dead collector cannot hold the process.
+* SIGTERM is only taken over when nobody else handles it (``SIG_DFL``) and only from the
+  main thread; after the flush the default action runs, so the exit status is unchanged.
+* After a fork the child gets a new ``service.instance.id``, fresh exporters and export
+  threads, and forgets the parent's queued items and metric state (no duplicates).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import ClassVar
+
+__all__ = ["ExitHooks", "register_fork_hook"]
+
+
+class _Fork:
+    callbacks: ClassVar[list[Callable[[], None]]] = []
+    registered = False
+
+
+def _after_fork_in_child() -> None:
+    for callback in list(_Fork.callbacks):
+        with contextlib.suppress(Exception):  # the child must keep running whatever happens
+            callback()
+
+
+def register_fork_hook(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` in every forked child; returns a function that unregisters it."""
+    if not _Fork.registered and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _Fork.registered = True
+    _Fork.callbacks.append(callback)
+
+    def unregister() -> None:
+        if callback in _Fork.callbacks:
+            _Fork.callbacks.remove(callback)
+
+    return unregister
+
+
+class ExitHooks:
+    """atexit + SIGTERM hooks calling ``shutdown()`` once; removable."""
+
+    def __init__(self, shutdown: Callable[[], object]) -> None:
+        self._shutdown = shutdown
+        self._sigterm_installed = False
+        atexit.register(self._at_exit)
+        self._install_sigterm()
+
+    def _at_exit(self) -> None:
+        self._shutdown()
+
+    def _install_sigterm(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+                return
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._sigterm_installed = True
+        except (ValueError, OSError):  # not the main interpreter / unsupported
+            return
+
+    def _on_sigterm(self, signum: int, _frame: FrameType | None) -> None:
+        self._shutdown()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    def remove(self) -> None:
+        """Unregister from atexit and give SIGTERM back if we still hold it."""
+        atexit.unregister(self._at_exit)
+        if self._sigterm_installed and threading.current_thread() is threading.main_thread():
+            try:
+                if signal.getsignal(signal.SIGTERM) == self._on_sigterm:
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+            self._sigterm_installed = False

@@ -1,0 +1,249 @@
+"""Log pipeline: LoggerProvider, drop-oldest batching and the stdlib ``logging`` bridge.
+
+The bridge's ``emit`` does the least it can on the caller's thread: read the active span
+context, render the message and append a tuple to the queue. Turning it into an
+OpenTelemetry log record (attributes, severity, exception text) happens on the export
+thread. Records from the SDK/exporter loggers, and anything logged on the export thread,
+are never fed back into the bridge.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry._logs import LogRecord, SeverityNumber
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import NonRecordingSpan, SpanContext
+
+from astra_otel._internal.batching import Batcher, SignalStats
+from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.settings import LogsSettings
+
+__all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
+
+# Loggers whose records must never come back through the bridge (export loops).
+EXCLUDED_LOGGERS = ("opentelemetry", "urllib3", "grpc", "requests", "astra_otel._internal")
+
+_RESERVED = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
+)
+_OTEL_TEXT = {"WARNING": "WARN", "CRITICAL": "FATAL"}
+
+_Pending = tuple[logging.LogRecord, str, SpanContext]
+
+
+def severity(levelno: int) -> SeverityNumber:
+    """OpenTelemetry severity number for a stdlib level (DEBUG=5 ... CRITICAL=21)."""
+    if levelno <= logging.NOTSET:
+        return SeverityNumber.UNSPECIFIED
+    bands = (
+        (logging.DEBUG, 5),
+        (logging.INFO, 9),
+        (logging.WARNING, 13),
+        (logging.ERROR, 17),
+        (logging.CRITICAL, 21),
+    )
+    base_level, base_number = 0, 1
+    for level, number in bands:
+        if levelno < level:
+            break
+        base_level, base_number = level, number
+    return SeverityNumber(min(base_number + min(levelno - base_level, 3), 24))
+
+
+def _attr_value(value: Any) -> Any:
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def _attributes(record: logging.LogRecord) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "code.file.path": record.pathname,
+        "code.function.name": record.funcName,
+        "code.line.number": record.lineno,
+        "thread.id": record.thread or 0,
+        "thread.name": record.threadName or "",
+    }
+    for key, value in vars(record).items():
+        if key not in _RESERVED and not key.startswith("_"):
+            attrs[key] = _attr_value(value)
+    if record.exc_info and record.exc_info[0] is not None:
+        etype, evalue, _tb = record.exc_info
+        attrs["exception.type"] = etype.__name__
+        attrs["exception.message"] = str(evalue)
+        attrs["exception.stacktrace"] = "".join(traceback.format_exception(*record.exc_info))
+    return attrs
+
+
+class _Converter:
+    """Turns a queued bridge tuple into an SDK log record (on the export thread)."""
+
+    def __init__(self, resource: Resource) -> None:
+        self._resource = resource
+        self._scopes: dict[str, InstrumentationScope] = {}
+
+    def __call__(self, item: _Pending | ReadWriteLogRecord) -> ReadWriteLogRecord:
+        if isinstance(item, ReadWriteLogRecord):
+            return item
+        record, message, span_context = item
+        scope = self._scopes.get(record.name)
+        if scope is None:
+            scope = self._scopes[record.name] = InstrumentationScope(record.name)
+        ctx = trace.set_span_in_context(NonRecordingSpan(span_context))
+        api_record = LogRecord(
+            timestamp=int(record.created * 1e9),
+            observed_timestamp=time.time_ns(),
+            context=ctx,
+            severity_text=_OTEL_TEXT.get(record.levelname, record.levelname),
+            severity_number=severity(record.levelno),
+            body=message,
+            attributes=_attributes(record),
+        )
+        return ReadWriteLogRecord(
+            log_record=api_record, resource=self._resource, instrumentation_scope=scope
+        )
+
+
+class QueueLogProcessor(LogRecordProcessor):
+    """Appends records (API-emitted or bridged) to a drop-oldest queue; a thread exports."""
+
+    def __init__(
+        self,
+        slot: ExporterSlot[Any],
+        stats: SignalStats,
+        resource: Resource,
+        settings: LogsSettings,
+    ) -> None:
+        self._slot = slot
+        self._convert = _Converter(resource)
+        self.batcher: Batcher[_Pending | ReadWriteLogRecord] = Batcher(
+            name="astra-otel-logs",
+            export=self._export,
+            stats=stats,
+            max_queue_size=settings.max_queue_size,
+            max_export_batch_size=settings.max_export_batch_size,
+            schedule_delay=settings.schedule_delay,
+        )
+        self.put = self.batcher.put
+
+    def _export(self, batch: Sequence[_Pending | ReadWriteLogRecord]) -> bool:
+        records = [self._convert(item) for item in batch]
+        return self._slot.get().export(records) is LogRecordExportResult.SUCCESS
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        """Queue a record emitted through the OpenTelemetry Logs API."""
+        self.put(log_record)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything queued within the timeout."""
+        return self.batcher.flush(timeout_millis / 1000.0)
+
+    def shutdown(self) -> None:
+        """Drain (up to 30 s), then shut the exporter down."""
+        self.stop(30.0)
+
+    def stop(self, timeout: float) -> bool:
+        """Drain within ``timeout`` seconds, then shut the exporter down."""
+        ok = self.batcher.shutdown(timeout)
+        self._slot.shutdown()
+        return ok
+
+
+class BridgeHandler(logging.Handler):
+    """Root-logger handler feeding stdlib records into the log pipeline."""
+
+    def __init__(self, processor: QueueLogProcessor, level: int) -> None:
+        super().__init__(level)
+        self._processor = processor
+        self._put = processor.put
+        self._get_span = trace.get_current_span
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter and emit without the per-handler lock: the queue is thread-safe."""
+        if self.filters and not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hot path: skip SDK loggers/export thread, then enqueue (message, span context)."""
+        if record.name.startswith(EXCLUDED_LOGGERS):
+            return
+        if record.thread == self._processor.batcher.thread_ident:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = str(record.msg)
+        self._put((record, message, self._get_span().get_span_context()))
+
+
+class JsonConsoleFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, trace_id, span_id."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record as a single-line JSON object."""
+        ctx = trace.get_current_span().get_span_context()
+        out: dict[str, Any] = {
+            "timestamp": self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "trace_id": format(ctx.trace_id, "032x") if ctx.is_valid else None,
+            "span_id": format(ctx.span_id, "016x") if ctx.is_valid else None,
+        }
+        if record.exc_info:
+            out["exception"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+class TextConsoleFormatter(logging.Formatter):
+    """Plain text with the trace and span ids appended."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render the record, then ``trace_id=… span_id=…`` when a span is active."""
+        text = super().format(record)
+        ctx = trace.get_current_span().get_span_context()
+        if ctx.is_valid:
+            text += f" trace_id={ctx.trace_id:032x} span_id={ctx.span_id:016x}"
+        return text
+
+
+JsonConsoleFormatter.converter = time.gmtime  # UTC timestamps
+
+
+def console_handler(fmt: str) -> logging.Handler | None:
+    """A stderr handler in the requested console format, or ``None`` for ``none``."""
+    if fmt == "none":
+        return None
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonConsoleFormatter() if fmt == "json" else TextConsoleFormatter())
+    handler.addFilter(lambda r: not r.name.startswith(EXCLUDED_LOGGERS[:3]))
+    return handler
+
+
+def build_logger_provider(
+    settings: LogsSettings,
+    resource: Resource,
+    slot: ExporterSlot[Any],
+    stats: SignalStats,
+) -> tuple[LoggerProvider, QueueLogProcessor]:
+    """LoggerProvider with our processor; the SDK's own atexit hook is off."""
+    provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    processor = QueueLogProcessor(slot, stats, resource, settings)
+    provider.add_log_record_processor(processor)
+    return provider, processor

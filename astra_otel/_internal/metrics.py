@@ -1,0 +1,192 @@
+"""Metric pipeline: MeterProvider, periodic OTLP reader, optional Prometheus pull, self-metrics.
+
+Cumulative temporality for every instrument, explicit-bucket histograms with boundaries
+in seconds for instruments whose unit is ``s``, exemplars taken from the active sampled
+span (``TraceBasedExemplarFilter``, passed explicitly). The pipeline's own health is
+exported as ``astra.telemetry.*`` instruments (see :func:`register_self_metrics`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.sdk.metrics import (
+    Counter,
+    Histogram,
+    MeterProvider,
+    ObservableCounter,
+    ObservableGauge,
+    ObservableUpDownCounter,
+    TraceBasedExemplarFilter,
+    UpDownCounter,
+)
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    MetricExporter,
+    MetricExportResult,
+    MetricReader,
+    MetricsData,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.resources import Resource
+
+from astra_otel._internal.batching import SignalStats
+from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.settings import MetricsSettings
+
+__all__ = [
+    "CUMULATIVE",
+    "SECONDS_BUCKETS",
+    "CountingMetricExporter",
+    "build_meter_provider",
+    "register_self_metrics",
+    "reset_metric_state_in_child",
+    "start_prometheus_endpoint",
+]
+
+# OpenTelemetry semantic-convention boundaries for durations in seconds.
+SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
+CUMULATIVE: dict[type, AggregationTemporality] = {
+    kind: AggregationTemporality.CUMULATIVE
+    for kind in (
+        Counter,
+        UpDownCounter,
+        Histogram,
+        ObservableCounter,
+        ObservableUpDownCounter,
+        ObservableGauge,
+    )
+}
+
+
+def _data_points(data: MetricsData) -> int:
+    return sum(
+        len(metric.data.data_points)
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+    )
+
+
+class CountingMetricExporter(MetricExporter):
+    """Delegates to the exporter in a slot and counts exported/failed data points."""
+
+    def __init__(self, slot: ExporterSlot[Any], stats: SignalStats) -> None:
+        super().__init__(preferred_temporality=CUMULATIVE)
+        self._slot = slot
+        self._stats = stats
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        """Export one collection; never raises."""
+        points = _data_points(metrics_data)
+        try:
+            result = self._slot.get().export(metrics_data, timeout_millis=timeout_millis)
+        except Exception:
+            result = MetricExportResult.FAILURE
+        self._stats.count_export(points, result is MetricExportResult.SUCCESS)
+        return result if isinstance(result, MetricExportResult) else MetricExportResult.FAILURE
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Nothing is buffered here."""
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Shut the wrapped exporter down."""
+        self._slot.shutdown()
+
+
+def build_meter_provider(
+    settings: MetricsSettings,
+    resource: Resource,
+    readers: Iterable[MetricReader],
+) -> MeterProvider:
+    """MeterProvider with seconds histograms, trace-based exemplars and no atexit hook."""
+    views = [
+        View(
+            instrument_type=Histogram,
+            instrument_unit="s",
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=SECONDS_BUCKETS),
+        )
+    ]
+    return MeterProvider(
+        metric_readers=list(readers),
+        resource=resource,
+        exemplar_filter=TraceBasedExemplarFilter(),
+        shutdown_on_exit=False,
+        views=views,
+    )
+
+
+def otlp_reader(settings: MetricsSettings, exporter: MetricExporter) -> MetricReader:
+    """The periodic reader pushing to OTLP every ``export_interval`` seconds."""
+    return PeriodicExportingMetricReader(
+        exporter,
+        export_interval_millis=max(settings.export_interval, 0.001) * 1000,
+        export_timeout_millis=max(settings.export_timeout, 0.001) * 1000,
+    )
+
+
+def start_prometheus_endpoint(port: int) -> tuple[MetricReader, Any]:
+    """A Prometheus pull endpoint bound to 127.0.0.1:``port``; returns (reader, server)."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader  # noqa: PLC0415  # optional/heavy, loaded on use
+    from prometheus_client import start_http_server  # noqa: PLC0415  # optional/heavy, loaded on use
+
+    reader = PrometheusMetricReader()
+    server, _thread = start_http_server(port, addr="127.0.0.1")
+    return reader, server
+
+
+def register_self_metrics(meter: Meter, stats: Iterable[SignalStats]) -> None:
+    """``astra.telemetry.{exported,dropped,queue.size}`` from the pipeline counters."""
+    all_stats = list(stats)
+
+    def exported(_options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.exported, {"astra.telemetry.signal": s.signal}) for s in all_stats]
+
+    def dropped(_options: CallbackOptions) -> Iterable[Observation]:
+        out: list[Observation] = []
+        for s in all_stats:
+            with s.lock:
+                items = list(s.dropped.items())
+            for reason in ("queue_full", "export_failed"):
+                count = dict(items).get(reason, 0)
+                attrs = {"astra.telemetry.signal": s.signal, "astra.telemetry.reason": reason}
+                out.append(Observation(count, attrs))
+        return out
+
+    def queued(_options: CallbackOptions) -> Iterable[Observation]:
+        return [Observation(s.queued(), {"astra.telemetry.signal": s.signal}) for s in all_stats]
+
+    meter.create_observable_counter(
+        "astra.telemetry.exported",
+        [exported],
+        unit="{item}",
+        description="Telemetry items exported successfully, per signal.",
+    )
+    meter.create_observable_counter(
+        "astra.telemetry.dropped",
+        [dropped],
+        unit="{item}",
+        description="Telemetry items lost, per signal and reason (queue_full, export_failed).",
+    )
+    meter.create_observable_gauge(
+        "astra.telemetry.queue.size",
+        [queued],
+        unit="{item}",
+        description="Telemetry items waiting in the export queue, per signal.",
+    )
+
+
+def reset_metric_state_in_child(provider: MeterProvider) -> None:
+    """In a forked child: forget the parent's aggregations so nothing is counted twice."""
+    consumer = provider._measurement_consumer
+    consumer._lock = threading.Lock()  # may be held by a parent thread at fork
+    for storage in consumer._reader_storages.values():
+        storage._lock = threading.RLock()
+        storage._instrument_view_instrument_matches = {}

@@ -1,0 +1,67 @@
+"""The Resource: who is sending (service, instance, environment, host, process)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import uuid
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.util.types import AttributeValue
+
+from astra_otel._internal.settings import Settings
+
+__all__ = ["build_resource", "new_instance_id", "renew_instance_id"]
+
+INSTANCE_ID = "service.instance.id"
+
+
+def new_instance_id() -> str:
+    """A fresh ``service.instance.id`` (random UUID, one per process)."""
+    return str(uuid.uuid4())
+
+
+def _process_attributes() -> dict[str, AttributeValue]:
+    return {
+        "host.name": socket.gethostname(),
+        "host.arch": platform.machine(),
+        "os.type": sys.platform,
+        "process.pid": os.getpid(),
+        "process.runtime.name": sys.implementation.name,
+        "process.runtime.version": platform.python_version(),
+        "process.executable.path": sys.executable,
+    }
+
+
+def build_resource(settings: Settings, instance_id: str) -> Resource:
+    """Resource attributes: explicit settings win over ``OTEL_RESOURCE_ATTRIBUTES``."""
+    attrs: dict[str, AttributeValue] = dict(_process_attributes())
+    attrs.update(dict(settings.resource_attributes))
+    attrs["service.name"] = settings.service_name
+    if settings.service_version:
+        attrs["service.version"] = settings.service_version
+    if settings.service_namespace:
+        attrs["service.namespace"] = settings.service_namespace
+    attrs["deployment.environment.name"] = settings.environment
+    attrs[INSTANCE_ID] = instance_id
+    attrs["telemetry.sdk.language"] = "python"
+    attrs["telemetry.sdk.name"] = "opentelemetry"
+    attrs["telemetry.distro.name"] = "astra-otel"
+    return Resource(attrs)
+
+
+def renew_instance_id(resource: Resource) -> str:
+    """In a forked child: give the shared Resource a new instance id and pid, in place.
+
+    Providers, tracers, meters and loggers all hold this same object, so updating it in
+    place reaches everything created before the fork.
+    """
+    instance_id = new_instance_id()
+    attrs = dict(resource.attributes)
+    attrs[INSTANCE_ID] = instance_id
+    attrs["process.pid"] = os.getpid()
+    resource._attributes = BoundedAttributes(attributes=attrs, immutable=True)
+    return instance_id

@@ -1,0 +1,117 @@
+"""``setup()``: resolve settings once, wire once, return the same handle on equal re-calls."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from astra_otel._internal.params import environ_snapshot
+from astra_otel._internal.settings import (
+    InstrumentationOptions,
+    LogsOptions,
+    MetricsOptions,
+    Settings,
+    TracesOptions,
+    diff_settings,
+    load_settings,
+)
+from astra_otel._internal.telemetry import Telemetry
+from astra_otel._internal.wiring import Sinks, build, ensure_log_handlers, otlp_sinks
+from astra_otel.errors import SettingsConflictError
+
+__all__ = ["activate", "current", "forget", "setup"]
+
+
+class _State:
+    """The process-wide handle (one per process; a forked child inherits and re-arms it)."""
+
+    lock = threading.Lock()
+    active: Telemetry | None = None
+
+
+def current() -> Telemetry | None:
+    """The live handle, if ``setup()`` ran and was not shut down."""
+    active = _State.active
+    if active is not None and not active.is_shutdown:
+        return active
+    return None
+
+
+def forget() -> None:
+    """Drop the reference to the handle (after it was shut down)."""
+    _State.active = None
+
+
+def activate(settings: Settings, sinks: Sinks | None = None) -> Telemetry:
+    """Return the live handle for ``settings``, building it if none is live.
+
+    Equal settings: the same handle (log handlers re-checked, nothing added). Different
+    settings while one is live: :class:`SettingsConflictError` naming the fields.
+    """
+    with _State.lock:
+        live = current()
+        if live is not None:
+            if live.settings != settings:
+                raise SettingsConflictError(diff_settings(live.settings, settings))
+            ensure_log_handlers(
+                live.log_handlers, logging.getLevelNamesMapping()[settings.logs.level]
+            )
+            return live
+        if not settings.enabled:
+            _State.active = Telemetry(settings)
+        else:
+            _State.active = build(settings, sinks or otlp_sinks(settings))
+        return _State.active
+
+
+def setup(
+    *,
+    service_name: str | None = None,
+    service_version: str | None = None,
+    service_namespace: str | None = None,
+    environment: str | None = None,
+    resource_attributes: Mapping[str, str] | None = None,
+    enabled: bool | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    export_timeout: float | None = None,
+    shutdown_timeout: float | None = None,
+    traces: TracesOptions | None = None,
+    metrics: MetricsOptions | None = None,
+    logs: LogsOptions | None = None,
+    instrumentations: InstrumentationOptions | None = None,
+    gc_freeze: bool | None = None,
+) -> Telemetry:
+    """Wire traces, metrics and logs through the OpenTelemetry SDK to OTLP; call once.
+
+    Arguments win over ``OTEL_*``/``ASTRA_OTEL_*`` variables, which win over defaults
+    (see ``docs/configuration.md``). Durations are seconds. Bad values raise
+    :class:`~astra_otel.errors.ConfigError` here, naming the source, value and what is
+    accepted. A repeated call with equal settings returns the same :class:`Telemetry`;
+    with different settings it raises :class:`~astra_otel.errors.SettingsConflictError`.
+    """
+    kwargs: dict[str, object] = {
+        "service_name": service_name,
+        "service_version": service_version,
+        "service_namespace": service_namespace,
+        "environment": environment,
+        "resource_attributes": resource_attributes,
+        "enabled": enabled,
+        "endpoint": endpoint,
+        "protocol": protocol,
+        "headers": headers,
+        "export_timeout": export_timeout,
+        "shutdown_timeout": shutdown_timeout,
+        "gc_freeze": gc_freeze,
+    }
+    settings = load_settings(
+        kwargs,
+        environ_snapshot(),
+        traces=traces,
+        metrics=metrics,
+        logs=logs,
+        instrumentations=instrumentations,
+    )
+    return activate(settings)

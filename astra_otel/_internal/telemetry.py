@@ -1,0 +1,183 @@
+"""The :class:`Telemetry` handle ``setup()`` returns, and its :class:`Health` report."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from astra_otel._internal.batching import SignalStats
+from astra_otel._internal.settings import Settings
+
+__all__ = ["Health", "SignalHealth", "Telemetry"]
+
+
+@dataclass(frozen=True)
+class SignalHealth:
+    """One signal's pipeline counters since setup (or since the fork, in a child)."""
+
+    exported: int
+    failed: int
+    dropped: int
+    queued: int
+
+
+@dataclass(frozen=True)
+class Health:
+    """Counters per signal; ``dropped`` includes failed exports and full-queue drops."""
+
+    traces: SignalHealth
+    metrics: SignalHealth
+    logs: SignalHealth
+
+
+def _snapshot(stats: SignalStats | None) -> SignalHealth:
+    if stats is None:
+        return SignalHealth(0, 0, 0, 0)
+    with stats.lock:
+        return SignalHealth(
+            exported=stats.exported,
+            failed=stats.failed,
+            dropped=sum(stats.dropped.values()),
+            queued=stats.queued(),
+        )
+
+
+def _run_parallel(tasks: list[Callable[[float], object]], timeout: float) -> bool:
+    """Run ``task(remaining)`` for each task in its own daemon thread, all under one deadline."""
+    deadline = time.monotonic() + max(timeout, 0.0)
+    results: list[bool] = []
+
+    def wrap(task: Callable[[float], object]) -> None:
+        try:
+            results.append(task(max(deadline - time.monotonic(), 0.0)) is not False)
+        except Exception:
+            results.append(False)
+
+    threads = [
+        threading.Thread(target=wrap, args=(t,), name="astra-otel-flush", daemon=True)
+        for t in tasks
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    return len(results) == len(tasks) and all(results)
+
+
+class Telemetry:
+    """Handle on what ``setup()`` wired: providers, flush, shutdown and health.
+
+    Returned again (the same object) by a repeated ``setup()`` with equal settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resource: Resource | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        logger_provider: LoggerProvider | None = None,
+        stats: dict[str, SignalStats] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+        extras: dict[str, Any] | None = None,
+        handlers: list[logging.Handler] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.resource = resource
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.logger_provider = logger_provider
+        self._stats = stats or {}
+        self._on_shutdown = on_shutdown
+        self._extras = extras or {}
+        self.log_handlers: list[logging.Handler] = handlers or []
+        self._shutdown_lock = threading.Lock()
+        self._is_shutdown = False
+
+    @property
+    def enabled(self) -> bool:
+        """``False`` when ``OTEL_SDK_DISABLED``/``enabled=False`` left the API as no-ops."""
+        return self.settings.enabled
+
+    @property
+    def is_shutdown(self) -> bool:
+        """Whether :meth:`shutdown` has run."""
+        return self._is_shutdown
+
+    @property
+    def instance_id(self) -> str | None:
+        """This process's ``service.instance.id`` (a forked child has its own)."""
+        if self.resource is None:
+            return None
+        value = self.resource.attributes.get("service.instance.id")
+        return str(value) if value is not None else None
+
+    def health(self) -> Health:
+        """Exported, failed, dropped and queued counts per signal."""
+        return Health(
+            traces=_snapshot(self._stats.get("traces")),
+            metrics=_snapshot(self._stats.get("metrics")),
+            logs=_snapshot(self._stats.get("logs")),
+        )
+
+    def _tasks(self, action: str) -> list[Callable[[float], object]]:
+        tasks: list[Callable[[float], object]] = []
+        if self.tracer_provider is not None:
+            tp = self.tracer_provider
+            if action == "flush":
+                tasks.append(lambda t: tp.force_flush(int(t * 1000)))
+            else:
+                proc = self._extras.get("span_processor")
+                tasks.append(lambda t: proc.stop(t) if proc else tp.shutdown())
+        if self.meter_provider is not None:
+            mp = self.meter_provider
+            if action == "flush":
+                tasks.append(lambda t: mp.force_flush(t * 1000))
+            else:
+                tasks.append(lambda t: mp.shutdown(t * 1000))
+        if self.logger_provider is not None:
+            lp = self.logger_provider
+            if action == "flush":
+                tasks.append(lambda t: lp.force_flush(int(t * 1000)))
+            else:
+                proc_l = self._extras.get("log_processor")
+                tasks.append(lambda t: proc_l.stop(t) if proc_l else lp.shutdown())
+        return tasks
+
+    def force_flush(self, timeout: float = 5.0) -> bool:
+        """Export everything queued, all signals in parallel; ``False`` on timeout/failure."""
+        if self._is_shutdown:
+            return False
+        return _run_parallel(self._tasks("flush"), timeout)
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Flush and stop all signals in parallel within ``timeout`` seconds (default: the
+        ``shutdown_timeout`` setting). Idempotent; never raises; never waits longer."""
+        with self._shutdown_lock:
+            if self._is_shutdown:
+                return True
+            self._is_shutdown = True
+        deadline = self.settings.shutdown_timeout if timeout is None else timeout
+        ok = _run_parallel(self._tasks("shutdown"), deadline)
+        if self._on_shutdown is not None:
+            try:
+                self._on_shutdown()
+            except Exception:
+                ok = False
+        return ok
+
+    def instrument_fastapi(self, app: Any) -> None:
+        """Instrument an app created before ``setup()`` (later apps are instrumented anyway)."""
+        hook = self._extras.get("instrument_fastapi")
+        if hook is not None:
+            hook(app)

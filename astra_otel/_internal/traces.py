@@ -1,0 +1,113 @@
+"""Trace pipeline: TracerProvider, sampler, drop-oldest batch processor, sanitizing export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider, sampling
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from astra_otel._internal.batching import Batcher, SignalStats
+from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.redaction import sanitize_attributes
+from astra_otel._internal.settings import TracesSettings
+
+__all__ = ["QueueSpanProcessor", "build_sampler", "build_tracer_provider"]
+
+
+def build_sampler(name: str, arg: float) -> sampling.Sampler:
+    """The standard sampler named by ``OTEL_TRACES_SAMPLER``."""
+    samplers: dict[str, Callable[[], sampling.Sampler]] = {
+        "always_on": lambda: sampling.ALWAYS_ON,
+        "always_off": lambda: sampling.ALWAYS_OFF,
+        "traceidratio": lambda: sampling.TraceIdRatioBased(arg),
+        "parentbased_always_on": lambda: sampling.ParentBased(sampling.ALWAYS_ON),
+        "parentbased_always_off": lambda: sampling.ParentBased(sampling.ALWAYS_OFF),
+        "parentbased_traceidratio": lambda: sampling.ParentBased(sampling.TraceIdRatioBased(arg)),
+    }
+    return samplers[name]()
+
+
+def _sanitize_span(span: ReadableSpan) -> None:
+    attrs = span._attributes
+    if attrs:
+        clean = sanitize_attributes(attrs)
+        if clean is not None:
+            span._attributes = clean  # a plain mapping encodes alike
+
+
+class QueueSpanProcessor(SpanProcessor):
+    """Ends a span by appending it to a drop-oldest queue; a thread exports batches."""
+
+    def __init__(
+        self,
+        slot: ExporterSlot[SpanExporter],
+        stats: SignalStats,
+        *,
+        max_queue_size: int,
+        max_export_batch_size: int,
+        schedule_delay: float,
+    ) -> None:
+        self._slot = slot
+        self.batcher: Batcher[ReadableSpan] = Batcher(
+            name="astra-otel-spans",
+            export=self._export,
+            stats=stats,
+            max_queue_size=max_queue_size,
+            max_export_batch_size=max_export_batch_size,
+            schedule_delay=schedule_delay,
+        )
+        self._put = self.batcher.put
+
+    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
+        for span in batch:
+            _sanitize_span(span)
+        return self._slot.get().export(batch) is SpanExportResult.SUCCESS
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        """Nothing to do when a span starts."""
+
+    def on_end(self, span: ReadableSpan) -> None:
+        """Queue a sampled span (hot path: one append)."""
+        if span.context.trace_flags.sampled:
+            self._put(span)
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything queued within the timeout."""
+        return self.batcher.flush(timeout_millis / 1000.0)
+
+    def shutdown(self) -> None:
+        """Drain (up to 30 s), then shut the exporter down."""
+        self.stop(30.0)
+
+    def stop(self, timeout: float) -> bool:
+        """Drain within ``timeout`` seconds, then shut the exporter down."""
+        ok = self.batcher.shutdown(timeout)
+        self._slot.shutdown()
+        return ok
+
+
+def build_tracer_provider(
+    settings: TracesSettings,
+    resource: Resource,
+    slot: ExporterSlot[Any],
+    stats: SignalStats,
+) -> tuple[TracerProvider, QueueSpanProcessor]:
+    """TracerProvider with our processor; the SDK's own atexit hook is off (we own exit)."""
+    provider = TracerProvider(
+        sampler=build_sampler(settings.sampler, settings.sampler_arg),
+        resource=resource,
+        shutdown_on_exit=False,
+    )
+    processor = QueueSpanProcessor(
+        slot,
+        stats,
+        max_queue_size=settings.max_queue_size,
+        max_export_batch_size=settings.max_export_batch_size,
+        schedule_delay=settings.schedule_delay,
+    )
+    provider.add_span_processor(processor)
+    return provider, processor

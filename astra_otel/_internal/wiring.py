@@ -1,0 +1,230 @@
+"""Builds the three pipelines from a :class:`Settings` and a :class:`Sinks` (where data goes).
+
+``setup()`` uses OTLP sinks; ``astra_otel.testing`` uses in-memory ones. Everything else
+(resource, processors, bridge, self-metrics, instrumentations, exit and fork hooks) is the
+same code in both.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricReader
+
+from astra_otel._internal import exporters as otlp
+from astra_otel._internal.api_globals import install_providers, reset_providers
+from astra_otel._internal.batching import SignalStats
+from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.instrumentations import Instrumented, fastapi_kwargs, instrument_libraries
+from astra_otel._internal.lifecycle import ExitHooks, register_fork_hook
+from astra_otel._internal.logs import BridgeHandler, build_logger_provider, console_handler
+from astra_otel._internal.metrics import (
+    CountingMetricExporter,
+    build_meter_provider,
+    otlp_reader,
+    register_self_metrics,
+    reset_metric_state_in_child,
+    start_prometheus_endpoint,
+)
+from astra_otel._internal.resource import build_resource, new_instance_id, renew_instance_id
+from astra_otel._internal.settings import Settings
+from astra_otel._internal.telemetry import Telemetry
+from astra_otel._internal.traces import build_tracer_provider
+
+__all__ = ["Sinks", "build", "ensure_log_handlers", "otlp_sinks"]
+
+
+@dataclass
+class Sinks:
+    """Where each signal goes: exporter factories and extra metric readers."""
+
+    span_exporter: Callable[[], Any]
+    log_exporter: Callable[[], Any]
+    metric_readers: Callable[[CountingMetricExporter], list[MetricReader]]
+    metric_exporter: Callable[[], Any] | None = None
+    install_exit_hooks: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def otlp_sinks(settings: Settings) -> Sinks:
+    """OTLP exporters per the settings (timeouts bounded by the batch export timeouts)."""
+    t, m, lg = settings.traces, settings.metrics, settings.logs
+
+    def readers(exporter: CountingMetricExporter) -> list[MetricReader]:
+        return [otlp_reader(m, exporter)]
+
+    return Sinks(
+        span_exporter=lambda: otlp.span_exporter(
+            t.export, min(t.export.timeout, t.batch_export_timeout)
+        ),
+        log_exporter=lambda: otlp.log_exporter(
+            lg.export, min(lg.export.timeout, lg.batch_export_timeout)
+        ),
+        metric_readers=readers,
+        metric_exporter=lambda: otlp.metric_exporter(
+            m.export, min(m.export.timeout, m.export_timeout)
+        ),
+    )
+
+
+# Handlers we put on the root logger, so a repeated setup() never adds a second copy.
+_ROOT_HANDLERS: list[logging.Handler] = []
+
+
+def ensure_log_handlers(handlers: list[logging.Handler], level: int) -> None:
+    """Have exactly ``handlers`` (ours) on the root logger, whatever happened since
+    (``basicConfig(force=True)``/``dictConfig`` may have removed them)."""
+    root = logging.getLogger()
+    for old in list(_ROOT_HANDLERS):
+        if old not in handlers:
+            root.removeHandler(old)
+    _ROOT_HANDLERS[:] = handlers
+    for handler in handlers:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+
+
+def remove_log_handlers() -> None:
+    """Take our handlers off the root logger."""
+    root = logging.getLogger()
+    for handler in _ROOT_HANDLERS:
+        root.removeHandler(handler)
+    _ROOT_HANDLERS.clear()
+
+
+def _no_exporter() -> Any:
+    return ConsoleMetricExporter(out=open(os.devnull, "w"))  # lives with the slot
+
+
+class _Wiring:
+    """The pieces one ``build()`` creates, and how to re-arm (fork) or undo (shutdown) them."""
+
+    def __init__(self, settings: Settings, sinks: Sinks) -> None:
+        self.settings = settings
+        self.sinks = sinks
+        self.resource = build_resource(settings, new_instance_id())
+        self.stats = {s: SignalStats(s) for s in ("traces", "metrics", "logs")}
+        self.slots: list[ExporterSlot[Any]] = []
+        self.batchers: list[Any] = []
+        self.extras: dict[str, Any] = dict(sinks.extras)
+        self.handlers: list[logging.Handler] = []
+        self.level = logging.getLevelNamesMapping()[settings.logs.level]
+        self.tracer_provider: Any = None
+        self.meter_provider: Any = None
+        self.logger_provider: Any = None
+        self.prometheus_server: Any = None
+        self.instrumented = Instrumented()
+        self.hooks: list[ExitHooks] = []
+        self.unregister_fork: Any = None
+
+    def traces(self) -> None:
+        slot = ExporterSlot(self.sinks.span_exporter)
+        self.slots.append(slot)
+        self.tracer_provider, processor = build_tracer_provider(
+            self.settings.traces, self.resource, slot, self.stats["traces"]
+        )
+        self.batchers.append(processor.batcher)
+        self.extras["span_processor"] = processor
+
+    def metrics(self) -> None:
+        slot = ExporterSlot(self.sinks.metric_exporter or _no_exporter)
+        self.slots.append(slot)
+        readers = self.sinks.metric_readers(CountingMetricExporter(slot, self.stats["metrics"]))
+        port = self.settings.metrics.prometheus_port
+        if port:
+            prom_reader, self.prometheus_server = start_prometheus_endpoint(port)
+            readers.append(prom_reader)
+        self.meter_provider = build_meter_provider(self.settings.metrics, self.resource, readers)
+        register_self_metrics(self.meter_provider.get_meter("astra_otel"), self.stats.values())
+
+    def logs(self) -> None:
+        if self.settings.logs.enabled:
+            slot = ExporterSlot(self.sinks.log_exporter)
+            self.slots.append(slot)
+            self.logger_provider, processor = build_logger_provider(
+                self.settings.logs, self.resource, slot, self.stats["logs"]
+            )
+            self.batchers.append(processor.batcher)
+            self.extras["log_processor"] = processor
+            self.handlers.append(BridgeHandler(processor, self.level))
+        console = console_handler(self.settings.logs.console)
+        if console is not None:
+            console.setLevel(self.level)
+            self.handlers.append(console)
+
+    def instrument_fastapi(self, app: Any) -> None:
+        from opentelemetry.instrumentation.fastapi import (  # noqa: PLC0415  # optional library
+            FastAPIInstrumentor,
+        )
+
+        FastAPIInstrumentor.instrument_app(
+            app,
+            tracer_provider=self.tracer_provider,
+            meter_provider=self.meter_provider,
+            **fastapi_kwargs(self.settings.instrumentations),
+        )
+
+    def after_fork(self) -> None:
+        renew_instance_id(self.resource)
+        for slot in self.slots:
+            slot.after_fork_in_child()
+        for batcher in self.batchers:
+            batcher.after_fork_in_child()
+        if self.meter_provider is not None:
+            reset_metric_state_in_child(self.meter_provider)
+            self.stats["metrics"].reset()
+
+    def on_shutdown(self) -> None:
+        for slot in self.slots:
+            slot.shutdown()
+        for hook in self.hooks:
+            hook.remove()
+        if self.unregister_fork is not None:
+            self.unregister_fork()
+        self.instrumented.uninstrument()
+        remove_log_handlers()
+        if self.prometheus_server is not None:
+            self.prometheus_server.shutdown()
+        reset_providers()
+
+
+def build(settings: Settings, sinks: Sinks) -> Telemetry:
+    """Wire providers, processors, bridge, instrumentations and hooks for ``settings``."""
+    w = _Wiring(settings, sinks)
+    if settings.traces.enabled:
+        w.traces()
+    if settings.metrics.enabled:
+        w.metrics()
+    w.logs()
+    install_providers(w.tracer_provider, w.meter_provider, w.logger_provider)
+    ensure_log_handlers(w.handlers, w.level)
+    if w.tracer_provider is not None or w.meter_provider is not None:
+        w.instrumented = instrument_libraries(
+            settings.instrumentations, w.tracer_provider, w.meter_provider
+        )
+    w.extras["instrument_fastapi"] = w.instrument_fastapi
+    w.unregister_fork = register_fork_hook(w.after_fork)
+    telemetry = Telemetry(
+        settings,
+        resource=w.resource,
+        tracer_provider=w.tracer_provider,
+        meter_provider=w.meter_provider,
+        logger_provider=w.logger_provider,
+        stats=w.stats,
+        on_shutdown=w.on_shutdown,
+        extras=w.extras,
+        handlers=w.handlers,
+    )
+    if sinks.install_exit_hooks:
+        w.hooks.append(ExitHooks(telemetry.shutdown))
+    if settings.gc_freeze:
+        gc.collect()
+        gc.freeze()
+    return telemetry

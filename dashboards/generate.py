@@ -79,11 +79,15 @@ def rate(metric: str, by: str, selector: str = SVC) -> str:
     return f"sum by ({by}) (rate({metric}{{{selector}}}{RI}))"
 
 
+def agg(fn: str, by: str, metric: str, selector: str = SVC) -> str:
+    """``fn by (by)`` over a gauge's current values."""
+    return f"{fn} by ({by}) ({metric}{{{selector}}})"
+
+
 def quantile(q: float, histogram: str, by: str, selector: str = SVC) -> str:
     """The ``q`` quantile of a histogram (``histogram`` is the name without ``_bucket``)."""
     return (
-        f"histogram_quantile({q}, sum by (le, {by}) "
-        f"(rate({histogram}_bucket{{{selector}}}{RI})))"
+        f"histogram_quantile({q}, sum by (le, {by}) (rate({histogram}_bucket{{{selector}}}{RI})))"
     )
 
 
@@ -213,7 +217,12 @@ SERVICE_HEALTH = Dashboard(
                 Panel(
                     "Responses by status code",
                     "Responses per second by HTTP status code.",
-                    (Query(rate(HTTP_COUNT, "http_response_status_code"), "{{http_response_status_code}}"),),
+                    (
+                        Query(
+                            rate(HTTP_COUNT, "http_response_status_code"),
+                            "{{http_response_status_code}}",
+                        ),
+                    ),
                     "reqps",
                 ),
                 Panel(
@@ -255,14 +264,24 @@ SERVICE_HEALTH = Dashboard(
                 Panel(
                     "Request body size (mean)",
                     "Mean request body size by route (http.server.request.body.size).",
-                    (Query(mean("http_server_request_body_size_bytes", "http_route"), "{{http_route}}"),),
+                    (
+                        Query(
+                            mean("http_server_request_body_size_bytes", "http_route"),
+                            "{{http_route}}",
+                        ),
+                    ),
                     "bytes",
                     width=8,
                 ),
                 Panel(
                     "Response body size (mean)",
                     "Mean response body size by route (http.server.response.body.size).",
-                    (Query(mean("http_server_response_body_size_bytes", "http_route"), "{{http_route}}"),),
+                    (
+                        Query(
+                            mean("http_server_response_body_size_bytes", "http_route"),
+                            "{{http_route}}",
+                        ),
+                    ),
                     "bytes",
                     width=8,
                 ),
@@ -275,7 +294,11 @@ SERVICE_HEALTH = Dashboard(
                     "Dependency call latency (p50 / p95 / p99)",
                     "Outbound calls as the application sees them (astra.dependency.call."
                     "duration); the dots are exemplars linking to the traces.",
-                    percentiles("astra_dependency_call_duration_seconds", "astra_dependency_name", "{{astra_dependency_name}}"),
+                    percentiles(
+                        "astra_dependency_call_duration_seconds",
+                        "astra_dependency_name",
+                        "{{astra_dependency_name}}",
+                    ),
                     "s",
                 ),
                 Panel(
@@ -291,7 +314,7 @@ SERVICE_HEALTH = Dashboard(
                     "Bytes currently held by the memory engine.",
                     (
                         Query(
-                            f"sum by (service_instance_id) (astra_memory_engine_stored_bytes{{{SVC}}})",
+                            agg("sum", "service_instance_id", "astra_memory_engine_stored_bytes"),
                             "{{service_instance_id}}",
                         ),
                     ),
@@ -303,7 +326,11 @@ SERVICE_HEALTH = Dashboard(
                     "95th percentile of memory engine operations by operation.",
                     (
                         Query(
-                            quantile(0.95, "astra_memory_engine_operation_duration_seconds", "astra_memory_engine_operation"),
+                            quantile(
+                                0.95,
+                                "astra_memory_engine_operation_duration_seconds",
+                                "astra_memory_engine_operation",
+                            ),
                             "{{astra_memory_engine_operation}}",
                         ),
                     ),
@@ -353,7 +380,11 @@ RELIABILITY = Dashboard(
                     "95th percentile duration of calls made through each breaker.",
                     (
                         Query(
-                            quantile(0.95, "astra_circuit_breaker_call_duration_seconds", "astra_circuit_breaker_name"),
+                            quantile(
+                                0.95,
+                                "astra_circuit_breaker_call_duration_seconds",
+                                "astra_circuit_breaker_name",
+                            ),
                             "{{astra_circuit_breaker_name}}",
                             exemplar=True,
                         ),
@@ -370,7 +401,10 @@ RELIABILITY = Dashboard(
                     "Attempts per second of retried operations, by operation and outcome.",
                     (
                         Query(
-                            rate("astra_retry_attempts_total", "astra_retry_operation, astra_retry_outcome"),
+                            rate(
+                                "astra_retry_attempts_total",
+                                "astra_retry_operation, astra_retry_outcome",
+                            ),
                             "{{astra_retry_operation}} {{astra_retry_outcome}}",
                         ),
                     ),
@@ -381,7 +415,11 @@ RELIABILITY = Dashboard(
                     "Time spent in attempts after the first one, 95th percentile.",
                     (
                         Query(
-                            quantile(0.95, "astra_retry_overhead_duration_seconds", "astra_retry_operation"),
+                            quantile(
+                                0.95,
+                                "astra_retry_overhead_duration_seconds",
+                                "astra_retry_operation",
+                            ),
                             "{{astra_retry_operation}}",
                         ),
                     ),
@@ -395,7 +433,12 @@ RELIABILITY = Dashboard(
                 Panel(
                     "Chaos injections",
                     "Faults injected on purpose, per second, by kind.",
-                    (Query(rate("astra_chaos_injections_total", "astra_chaos_kind"), "{{astra_chaos_kind}}"),),
+                    (
+                        Query(
+                            rate("astra_chaos_injections_total", "astra_chaos_kind"),
+                            "{{astra_chaos_kind}}",
+                        ),
+                    ),
                     "ops",
                     width=8,
                 ),
@@ -404,7 +447,9 @@ RELIABILITY = Dashboard(
                     "Time from a fault injection until the system recovered, by kind.",
                     (
                         Query(
-                            quantile(0.95, "astra_chaos_recovery_duration_seconds", "astra_chaos_kind"),
+                            quantile(
+                                0.95, "astra_chaos_recovery_duration_seconds", "astra_chaos_kind"
+                            ),
                             "{{astra_chaos_kind}}",
                         ),
                     ),
@@ -416,7 +461,10 @@ RELIABILITY = Dashboard(
                     "Recovery actions per second, by action and outcome.",
                     (
                         Query(
-                            rate("astra_recovery_actions_total", "astra_recovery_action, astra_recovery_outcome"),
+                            rate(
+                                "astra_recovery_actions_total",
+                                "astra_recovery_action, astra_recovery_outcome",
+                            ),
                             "{{astra_recovery_action}} {{astra_recovery_outcome}}",
                         ),
                     ),
@@ -438,8 +486,18 @@ RELIABILITY = Dashboard(
                     "Error resolution time (p50 / p95)",
                     "Time from an error until it was resolved.",
                     (
-                        Query(quantile(0.5, "astra_error_resolution_duration_seconds", "service_name"), "p50"),
-                        Query(quantile(0.95, "astra_error_resolution_duration_seconds", "service_name"), "p95"),
+                        Query(
+                            quantile(
+                                0.5, "astra_error_resolution_duration_seconds", "service_name"
+                            ),
+                            "p50",
+                        ),
+                        Query(
+                            quantile(
+                                0.95, "astra_error_resolution_duration_seconds", "service_name"
+                            ),
+                            "p95",
+                        ),
                     ),
                     "s",
                 ),
@@ -472,7 +530,11 @@ ANOMALY = Dashboard(
                 Panel(
                     "Detection latency (p50 / p95 / p99)",
                     "Duration of one detection pass.",
-                    percentiles("astra_anomaly_detection_duration_seconds", "service_name", "{{service_name}}"),
+                    percentiles(
+                        "astra_anomaly_detection_duration_seconds",
+                        "service_name",
+                        "{{service_name}}",
+                    ),
                     "s",
                 ),
             ),
@@ -485,7 +547,7 @@ ANOMALY = Dashboard(
                     "Accuracy of each detection model, in [0, 1].",
                     (
                         Query(
-                            f"max by (astra_anomaly_model) (astra_anomaly_model_accuracy_ratio{{{SVC}}})",
+                            agg("max", "astra_anomaly_model", "astra_anomaly_model_accuracy_ratio"),
                             "{{astra_anomaly_model}}",
                         ),
                     ),
@@ -509,7 +571,11 @@ ANOMALY = Dashboard(
                     "95th percentile of one model inference, by model.",
                     (
                         Query(
-                            quantile(0.95, "astra_model_inference_duration_seconds", "astra_anomaly_model"),
+                            quantile(
+                                0.95,
+                                "astra_model_inference_duration_seconds",
+                                "astra_anomaly_model",
+                            ),
                             "{{astra_anomaly_model}}",
                             exemplar=True,
                         ),
@@ -551,7 +617,8 @@ PIPELINE = Dashboard(
                                 "astra_telemetry_dropped_total",
                                 "service_name, astra_telemetry_signal, astra_telemetry_reason",
                             ),
-                            "{{service_name}} {{astra_telemetry_signal}} ({{astra_telemetry_reason}})",
+                            "{{service_name}} {{astra_telemetry_signal}} "
+                            "({{astra_telemetry_reason}})",
                         ),
                     ),
                     "ops",
@@ -562,7 +629,10 @@ PIPELINE = Dashboard(
                     "Items the SDK exported to the collector per second, by signal.",
                     (
                         Query(
-                            rate("astra_telemetry_exported_total", "service_name, astra_telemetry_signal"),
+                            rate(
+                                "astra_telemetry_exported_total",
+                                "service_name, astra_telemetry_signal",
+                            ),
                             "{{service_name}} {{astra_telemetry_signal}}",
                         ),
                     ),
@@ -618,7 +688,12 @@ PIPELINE = Dashboard(
                 Panel(
                     "Sent by exporters",
                     "Items per second the exporters delivered to their backends.",
-                    per_signal("otelcol_exporter_sent_{signal}_total", "job, exporter", "{{job}} {{exporter}}", COLLECTOR),
+                    per_signal(
+                        "otelcol_exporter_sent_{signal}_total",
+                        "job, exporter",
+                        "{{job}} {{exporter}}",
+                        COLLECTOR,
+                    ),
                     "ops",
                     width=8,
                 ),
@@ -627,7 +702,10 @@ PIPELINE = Dashboard(
                     "Items per second in failed send attempts (the backend is down or rejects "
                     "them); retried while the retry budget lasts.",
                     per_signal(
-                        "otelcol_exporter_send_failed_{signal}_total", "job, exporter", "{{job}} {{exporter}}", COLLECTOR
+                        "otelcol_exporter_send_failed_{signal}_total",
+                        "job, exporter",
+                        "{{job}} {{exporter}}",
+                        COLLECTOR,
                     ),
                     "ops",
                     width=8,
@@ -636,7 +714,10 @@ PIPELINE = Dashboard(
                     "Failed to enqueue (dropped)",
                     "Items per second dropped because the sending queue was full.",
                     per_signal(
-                        "otelcol_exporter_enqueue_failed_{signal}_total", "job, exporter", "{{job}} {{exporter}}", COLLECTOR
+                        "otelcol_exporter_enqueue_failed_{signal}_total",
+                        "job, exporter",
+                        "{{job}} {{exporter}}",
+                        COLLECTOR,
                     ),
                     "ops",
                     width=8,
@@ -668,11 +749,21 @@ PIPELINE = Dashboard(
                     "Resident memory and live heap of each collector process.",
                     (
                         Query(
-                            f"max by (job, instance) (otelcol_process_memory_rss_bytes{{{COLLECTOR}}})",
+                            agg(
+                                "max",
+                                "job, instance",
+                                "otelcol_process_memory_rss_bytes",
+                                COLLECTOR,
+                            ),
                             "RSS {{job}} {{instance}}",
                         ),
                         Query(
-                            f"max by (job, instance) (otelcol_process_runtime_heap_alloc_bytes{{{COLLECTOR}}})",
+                            agg(
+                                "max",
+                                "job, instance",
+                                "otelcol_process_runtime_heap_alloc_bytes",
+                                COLLECTOR,
+                            ),
                             "heap {{job}} {{instance}}",
                         ),
                     ),

@@ -772,7 +772,7 @@ PIPELINE = Dashboard(
                 Panel(
                     "Scrape targets up",
                     "1 when Prometheus' last scrape of the target succeeded.",
-                    (Query("max by (job, instance) (up)", "{{job}} {{instance}}"),),
+                    (Query('max by (job, instance) (up{job=~".+"})', "{{job}} {{instance}}"),),
                     "short",
                     max_value=1,
                 ),

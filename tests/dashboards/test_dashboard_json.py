@@ -25,6 +25,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from astra_otel.catalogue.instruments import SPECS, prometheus_name
 
+from ._queries import metric_names, panel_queries, rule_exprs
+
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD_DIR = REPO / "dashboards" / "grafana" / "dashboards"
 PROVISIONING = REPO / "dashboards" / "grafana" / "provisioning"
@@ -237,3 +239,14 @@ def test_dashboard_provider_loads_the_dashboard_files() -> None:
     (provider,) = doc["providers"]
     assert provider["type"] == "file"
     assert provider["allowUiUpdates"] is False
+
+
+@pytest.mark.parametrize("expr", [q.expr for q in panel_queries()] + rule_exprs())
+def test_metric_names_are_found_in_every_query(expr: str) -> None:
+    """The metric-name extraction the live tests rely on sees every metric of a query."""
+    stripped = re.sub(r'"[^"]*"', "", expr)
+    stripped = re.sub(r"\{[^}]*\}", "", stripped)
+    stripped = re.sub(r"\b(?:by|without|on|ignoring)\s*\([^)]*\)", "", stripped)
+    mentioned = set(re.findall(r"\b(?:(?:http|astra|otelcol)_\w+|up)\b", stripped))
+    assert mentioned
+    assert mentioned <= metric_names(expr)

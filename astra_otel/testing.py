@@ -113,9 +113,11 @@ def capture_telemetry(
 
     ``kwargs`` are ``setup()``'s keyword arguments; ``environ`` replaces the process
     environment for settings resolution (default: empty, so the test is hermetic).
-    Batches are exported immediately on flush; the block's exit shuts everything down.
+    Reads flush first; the block's exit shuts everything down. ``gc_freeze`` defaults to
+    off here.
     """
     reset()
+    kwargs.setdefault("gc_freeze", False)  # tests create and drop many objects
     settings = load_settings(
         kwargs,
         environ or {},

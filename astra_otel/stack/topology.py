@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -236,8 +236,9 @@ def _component(
     config: Path,
     root: Path,
 ) -> Component:
+    # One spec per instance: a Component's name is its spec's name (agent-0, gateway-1, ...).
     return Component(
-        spec=spec,
+        spec=replace(spec, name=name),
         ports=ports,
         command=command,
         env=env,
@@ -316,13 +317,18 @@ class Topology:
                 raise StackError(msg)
         for agent in self.plan.agents:
             self._write_backends(agent, self.backends)
-        started = []
-        for group in (self.plan.gateways, self.plan.agents):
-            for comp in group:
-                if not self.running(comp.name):
-                    self.start_instance(comp.name, wait=False)
-                    started.append(comp.name)
-            self.wait_healthy(*(c.name for c in group))
+        started: list[str] = []
+        try:
+            for group in (self.plan.gateways, self.plan.agents):
+                for comp in group:
+                    if not self.running(comp.name):
+                        self.start_instance(comp.name, wait=False)
+                        started.append(comp.name)
+                self.wait_healthy(*(c.name for c in group))
+        except BaseException:
+            for name in reversed(started):  # leave nothing half-started behind
+                self.stop_instance(name)
+            raise
         return started
 
     def stop(self) -> list[str]:

@@ -105,16 +105,25 @@ def percentiles(histogram: str, by: str, legend: str, exemplar: bool = True) -> 
     )
 
 
-def per_signal(template: str, by: str, legend: str, selector: str) -> tuple[Query, ...]:
-    """One rate query per signal for a collector counter named with ``{signal}``."""
-    return tuple(
-        Query(rate(template.format(signal=signal), by, selector), f"{label} {legend}")
-        for signal, label in (
-            ("spans", "spans"),
-            ("metric_points", "metric points"),
-            ("log_records", "log records"),
-        )
-    )
+SIGNALS = (("spans", "spans"), ("metric_points", "metric points"), ("log_records", "log records"))
+
+
+def per_signal(
+    template: str, by: str, legend: str, selector: str, zero_from: str | None = None
+) -> tuple[Query, ...]:
+    """One rate query per signal for a collector counter named with ``{signal}``.
+
+    The collector creates its failure counters on the first failure only; ``zero_from``
+    (a counter that always exists, e.g. the sent items) then supplies a 0 for every
+    exporter, so a healthy pipeline shows zero failures rather than "no data".
+    """
+    queries = []
+    for signal, label in SIGNALS:
+        expr = rate(template.format(signal=signal), by, selector)
+        if zero_from is not None:
+            expr = f"{expr} or {rate(zero_from.format(signal=signal), by, selector)} * 0"
+        queries.append(Query(expr, f"{label} {legend}"))
+    return tuple(queries)
 
 
 HTTP = "http_server_request_duration_seconds"
@@ -599,7 +608,7 @@ PIPELINE = Dashboard(
         {
             "name": "collector",
             "label": "Collector job",
-            "metric": "otelcol_process_uptime_seconds_total",
+            "metric": "otelcol_process_uptime",
             "label_name": "job",
         },
     ),
@@ -661,7 +670,7 @@ PIPELINE = Dashboard(
                     "Accepted by receivers",
                     "Items per second the receivers pushed into the pipelines.",
                     per_signal(
-                        "otelcol_receiver_accepted_{signal}_total",
+                        "otelcol_receiver_accepted_{signal}",
                         "job, receiver, transport",
                         "{{job}} {{receiver}}/{{transport}}",
                         COLLECTOR,
@@ -673,7 +682,7 @@ PIPELINE = Dashboard(
                     "Items per second the receivers refused (memory limiter or full queue "
                     "pushing back): the senders see errors and may drop them.",
                     per_signal(
-                        "otelcol_receiver_refused_{signal}_total",
+                        "otelcol_receiver_refused_{signal}",
                         "job, receiver, transport",
                         "{{job}} {{receiver}}/{{transport}}",
                         COLLECTOR,
@@ -689,7 +698,7 @@ PIPELINE = Dashboard(
                     "Sent by exporters",
                     "Items per second the exporters delivered to their backends.",
                     per_signal(
-                        "otelcol_exporter_sent_{signal}_total",
+                        "otelcol_exporter_sent_{signal}",
                         "job, exporter",
                         "{{job}} {{exporter}}",
                         COLLECTOR,
@@ -699,25 +708,28 @@ PIPELINE = Dashboard(
                 ),
                 Panel(
                     "Failed to send",
-                    "Items per second in failed send attempts (the backend is down or rejects "
-                    "them); retried while the retry budget lasts.",
+                    "Items per second that did not reach the backend after all retries, or "
+                    "that it rejected for good: lost (0 while nothing failed).",
                     per_signal(
-                        "otelcol_exporter_send_failed_{signal}_total",
+                        "otelcol_exporter_send_failed_{signal}",
                         "job, exporter",
                         "{{job}} {{exporter}}",
                         COLLECTOR,
+                        zero_from="otelcol_exporter_sent_{signal}",
                     ),
                     "ops",
                     width=8,
                 ),
                 Panel(
                     "Failed to enqueue (dropped)",
-                    "Items per second dropped because the sending queue was full.",
+                    "Items per second dropped because the sending queue was full "
+                    "(0 while none were).",
                     per_signal(
-                        "otelcol_exporter_enqueue_failed_{signal}_total",
+                        "otelcol_exporter_enqueue_failed_{signal}",
                         "job, exporter",
                         "{{job}} {{exporter}}",
                         COLLECTOR,
+                        zero_from="otelcol_exporter_sent_{signal}",
                     ),
                     "ops",
                     width=8,
@@ -752,7 +764,7 @@ PIPELINE = Dashboard(
                             agg(
                                 "max",
                                 "job, instance",
-                                "otelcol_process_memory_rss_bytes",
+                                "otelcol_process_memory_rss",
                                 COLLECTOR,
                             ),
                             "RSS {{job}} {{instance}}",

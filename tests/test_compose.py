@@ -229,3 +229,12 @@ def test_dockerfile_builds_the_demo_image_unprivileged() -> None:
         for path in source.split():
             assert (REPO / path).exists(), path
     assert SERVICES["demo"]["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+
+
+def test_demo_command_is_accepted_by_the_demo_cli() -> None:
+    """Every flag compose passes to the demo is one `python -m astra_otel.demo` accepts."""
+    from astra_otel.demo.cli import build_parser  # noqa: PLC0415 - only this test needs it
+
+    command = SERVICES["demo"]["command"]
+    assert command[:3] == ["python", "-m", "astra_otel.demo"]
+    build_parser().parse_args(command[3:])

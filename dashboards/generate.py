@@ -25,6 +25,7 @@ OUT_DIR = Path(__file__).resolve().parent / "grafana" / "dashboards"
 DS: dict[str, Any] = {"type": "prometheus", "uid": "${datasource}"}
 SVC = 'service_name=~"$service"'
 RI = "[$__rate_interval]"
+COLLECTOR = 'job=~"$collector"'
 Json = dict[str, Any]
 
 
@@ -126,10 +127,30 @@ def per_signal(
     return tuple(queries)
 
 
+def receiver_counter(name: str) -> tuple[Query, ...]:
+    """``otelcol_receiver_<name>_<signal>`` per signal, by collector, receiver, transport."""
+    return per_signal(
+        f"otelcol_receiver_{name}_{{signal}}",
+        "job, receiver, transport",
+        "{{job}} {{receiver}}/{{transport}}",
+        COLLECTOR,
+    )
+
+
+def exporter_counter(name: str, failure_only: bool = False) -> tuple[Query, ...]:
+    """``otelcol_exporter_<name>_<signal>`` per signal, by collector and exporter."""
+    return per_signal(
+        f"otelcol_exporter_{name}_{{signal}}",
+        "job, exporter",
+        "{{job}} {{exporter}}",
+        COLLECTOR,
+        zero_from="otelcol_exporter_sent_{signal}" if failure_only else None,
+    )
+
+
 HTTP = "http_server_request_duration_seconds"
 HTTP_COUNT = f"{HTTP}_count"
 ERRORS_5XX = f'{SVC}, http_response_status_code=~"5.."'
-COLLECTOR = 'job=~"$collector"'
 
 # Gives 0 instead of no series for a route without 5xx, so the ratio exists for every route.
 ERROR_RATIO_BY_ROUTE = (
@@ -669,24 +690,14 @@ PIPELINE = Dashboard(
                 Panel(
                     "Accepted by receivers",
                     "Items per second the receivers pushed into the pipelines.",
-                    per_signal(
-                        "otelcol_receiver_accepted_{signal}",
-                        "job, receiver, transport",
-                        "{{job}} {{receiver}}/{{transport}}",
-                        COLLECTOR,
-                    ),
+                    receiver_counter("accepted"),
                     "ops",
                 ),
                 Panel(
                     "Refused by receivers",
                     "Items per second the receivers refused (memory limiter or full queue "
                     "pushing back): the senders see errors and may drop them.",
-                    per_signal(
-                        "otelcol_receiver_refused_{signal}",
-                        "job, receiver, transport",
-                        "{{job}} {{receiver}}/{{transport}}",
-                        COLLECTOR,
-                    ),
+                    receiver_counter("refused"),
                     "ops",
                 ),
             ),
@@ -697,12 +708,7 @@ PIPELINE = Dashboard(
                 Panel(
                     "Sent by exporters",
                     "Items per second the exporters delivered to their backends.",
-                    per_signal(
-                        "otelcol_exporter_sent_{signal}",
-                        "job, exporter",
-                        "{{job}} {{exporter}}",
-                        COLLECTOR,
-                    ),
+                    exporter_counter("sent"),
                     "ops",
                     width=8,
                 ),
@@ -710,13 +716,7 @@ PIPELINE = Dashboard(
                     "Failed to send",
                     "Items per second that did not reach the backend after all retries, or "
                     "that it rejected for good: lost (0 while nothing failed).",
-                    per_signal(
-                        "otelcol_exporter_send_failed_{signal}",
-                        "job, exporter",
-                        "{{job}} {{exporter}}",
-                        COLLECTOR,
-                        zero_from="otelcol_exporter_sent_{signal}",
-                    ),
+                    exporter_counter("send_failed", failure_only=True),
                     "ops",
                     width=8,
                 ),
@@ -724,13 +724,7 @@ PIPELINE = Dashboard(
                     "Failed to enqueue (dropped)",
                     "Items per second dropped because the sending queue was full "
                     "(0 while none were).",
-                    per_signal(
-                        "otelcol_exporter_enqueue_failed_{signal}",
-                        "job, exporter",
-                        "{{job}} {{exporter}}",
-                        COLLECTOR,
-                        zero_from="otelcol_exporter_sent_{signal}",
-                    ),
+                    exporter_counter("enqueue_failed", failure_only=True),
                     "ops",
                     width=8,
                 ),

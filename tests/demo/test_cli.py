@@ -1,0 +1,39 @@
+"""The demo's command line: the contract the stack starts it with."""
+
+from __future__ import annotations
+
+import pytest
+
+from astra_otel.demo.cli import parse_config
+
+
+def test_stack_command_line_parses() -> None:
+    """The exact arguments the stack's demo component passes are accepted."""
+    config = parse_config(
+        [
+            "--port",
+            "9100",
+            "--downstream-port",
+            "9101",
+            "--redis-url",
+            "redis://127.0.0.1:6390/0",
+            "--database-url",
+            "sqlite:////tmp/x/demo.db",
+            "--traffic-rps",
+            "5",
+        ]
+    )
+    assert (config.port, config.downstream_port) == (9100, 9101)
+    assert config.redis_url == "redis://127.0.0.1:6390/0"
+    assert config.database_url == "sqlite:////tmp/x/demo.db"
+    assert config.traffic_rps == 5.0
+    assert config.traffic_duration > 0 and config.traffic_max_requests > 0
+    assert config.service_name == "astraguard-api"
+
+
+@pytest.mark.parametrize("argv", [["--port", "0"], ["--port", "70000"], ["--traffic-rps", "-1"]])
+def test_bad_values_exit_with_usage_error(argv: list[str]) -> None:
+    """Out-of-range ports and negative rates are rejected by the parser (exit status 2)."""
+    with pytest.raises(SystemExit) as info:
+        parse_config(argv)
+    assert info.value.code == 2

@@ -7,10 +7,12 @@ own service name and trace ids, and the failover test (which restarts a gateway)
 from __future__ import annotations
 
 import math
+import subprocess
 import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +49,21 @@ def _send_split(sender: Sender, batch: list[tuple[list, str]], turn: int) -> boo
     roots = [s for spans, _ in batch for s in spans if s.parent is None]
     children = [s for spans, _ in batch for s in spans if s.parent is not None]
     return sender.send(turn % 2, roots) and sender.send((turn + 1) % 2, children)
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [("agent.yaml",), ("agent.yaml", "agent-dns.yaml"), ("gateway.yaml",)],
+    ids=["agent", "agent+dns", "gateway"],
+)
+def test_shipped_configs_validate(topology: Topology, layers: tuple[str, ...]) -> None:
+    """The shipped configs (and the DNS layer on the agent) pass `astra-otelcol validate`."""
+    binary = topology.plan.agents[0].command[0]
+    repo = Path(__file__).parents[2] / "collector"
+    args = [a for layer in layers for a in ("--config", f"file:{repo / layer}")]
+    cmd = [binary, "validate", *args]
+    done = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_every_trace_lands_on_exactly_one_gateway(topology: Topology) -> None:

@@ -6,9 +6,11 @@ own service name and trace ids, and the failover test (which restarts a gateway)
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from astra_otel.stack.running import RunningStack
 from astra_otel.stack.topology import Topology
 
 from ._traffic import (
@@ -42,6 +45,16 @@ def _wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5
             return True
         time.sleep(interval)
     return check()
+
+
+def _in_jaeger(stack: RunningStack, trace_id: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{stack.jaeger_url}/api/traces/{trace_id}", timeout=5) as r:
+            return bool(json.loads(r.read())["data"])
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return False
+        raise
 
 
 def _send_split(sender: Sender, batch: list[tuple[list, str]], turn: int) -> bool:
@@ -99,7 +112,7 @@ def test_every_trace_lands_on_exactly_one_gateway(topology: Topology) -> None:
 
 
 def test_tail_sampling_keeps_errors_slow_and_a_fraction_with_exact_span_metrics(
-    topology: Topology,
+    topology: Topology, stack: RunningStack
 ) -> None:
     """Errors and slow traces are all kept, ~25% of the rest; span metrics count every span."""
     service = "topology-sampling"
@@ -154,6 +167,11 @@ def test_tail_sampling_keeps_errors_slow_and_a_fraction_with_exact_span_metrics(
     kept_spans = sum(kept.values())
     assert calls() == sent_spans
     assert kept_spans < sent_spans
+    # The gateways' Jaeger exporter stores what was kept, and only that.
+    error_tid = next(t for t in kept if kinds[t] == "error")
+    dropped_tid = next(t for t, k in kinds.items() if k == "plain" and t not in kept)
+    assert _wait_until(lambda: _in_jaeger(stack, error_tid), timeout=20)
+    assert not _in_jaeger(stack, dropped_tid)
 
 
 def test_killed_gateway_is_routed_around_and_rejoins(topology: Topology) -> None:

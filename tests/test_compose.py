@@ -194,6 +194,8 @@ def test_demo_sends_to_the_collector_and_listens_on_its_port() -> None:
     demo = SERVICES["demo"]
     grpc = COLLECTOR.ports["otlp_grpc"]
     assert demo["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://otel-collector:{grpc}"
+    # setup()'s default transport is http/protobuf; the gRPC port needs the gRPC protocol.
+    assert demo["environment"]["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
     command = demo["command"]
     assert command[command.index("--port") + 1] == str(DEMO.ports["api"])
     assert command[command.index("--downstream-port") + 1] == str(DEMO.ports["downstream"])

@@ -169,9 +169,9 @@ class Stack:
             check=False,
         )
         if result.returncode != 0:
-            lines = [ln.strip() for ln in (result.stderr + result.stdout).splitlines()]
-            errors = [ln for ln in lines if ln.startswith("Error:")] or [ln for ln in lines if ln]
-            detail = errors[-1] if errors else f"exit code {result.returncode}"
+            detail = _collector_error(result.stderr + result.stdout) or (
+                f"exit code {result.returncode}"
+            )
             msg = f"collector config {comp.config_file} is invalid: {detail}"
             raise StackError(msg)
 
@@ -310,6 +310,14 @@ class Stack:
                     continue
             if proc.poll() is not None:
                 del self._children[n]
+
+
+def _collector_error(output: str) -> str:
+    """The collector's error message (``Error: ...`` and its detail lines) as one line."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    starts = [i for i, ln in enumerate(lines) if ln.startswith("Error:")]
+    picked = lines[starts[-1] :] if starts else lines[-1:]
+    return " ".join(picked)[:800]
 
 
 def _last_line(path: Path) -> str:

@@ -13,6 +13,8 @@ the OpenTelemetry API to its unset state, for an autouse fixture.
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,7 +38,7 @@ from astra_otel._internal.settings import (
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks
 
-__all__ = ["Capture", "capture_telemetry", "reset"]
+__all__ = ["Capture", "OtlpHttpSink", "capture_telemetry", "reset"]
 
 
 class Capture:
@@ -143,3 +145,100 @@ def reset() -> None:
         live.shutdown(5.0)
     _setup.forget()
     reset_providers()
+
+
+class OtlpHttpSink:
+    """A local OTLP/HTTP receiver on 127.0.0.1 that decodes and keeps what it is sent.
+
+    For tests and benchmarks that need a real exporter path without a collector::
+
+        with OtlpHttpSink() as sink:
+            setup(endpoint=sink.endpoint)
+            ...
+            assert "checkout" in sink.span_names()
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self.requests: dict[str, int] = {"traces": 0, "metrics": 0, "logs": 0}
+        self._spans: list[str] = []
+        self._logs: list[str] = []
+        self._metrics: list[str] = []
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        """Base URL to pass as ``setup(endpoint=...)``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> OtlpHttpSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def span_names(self) -> list[str]:
+        """Names of every span received, in arrival order."""
+        with self._lock:
+            return list(self._spans)
+
+    def log_bodies(self) -> list[str]:
+        """String bodies of every log record received."""
+        with self._lock:
+            return list(self._logs)
+
+    def metric_names(self) -> list[str]:
+        """Names of every metric stream received (repeats once per export)."""
+        with self._lock:
+            return list(self._metrics)
+
+    def _record(self, signal: str, body: bytes) -> None:
+        from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: PLC0415
+        from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: PLC0415
+        from opentelemetry.proto.collector.trace.v1 import trace_service_pb2  # noqa: PLC0415
+
+        with self._lock:
+            self.requests[signal] += 1
+            if signal == "traces":
+                req = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                for rs in req.resource_spans:
+                    for ss in rs.scope_spans:
+                        self._spans.extend(s.name for s in ss.spans)
+            elif signal == "logs":
+                lreq = logs_service_pb2.ExportLogsServiceRequest.FromString(body)
+                for rl in lreq.resource_logs:
+                    for sl in rl.scope_logs:
+                        self._logs.extend(r.body.string_value for r in sl.log_records)
+            else:
+                mreq = metrics_service_pb2.ExportMetricsServiceRequest.FromString(body)
+                for rm in mreq.resource_metrics:
+                    for sm in rm.scope_metrics:
+                        self._metrics.extend(m.name for m in sm.metrics)
+
+    def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                signal = self.path.rstrip("/").rsplit("/", 1)[-1]
+                if signal in sink.requests:
+                    sink._record(signal, body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Silence the per-request access log."""
+
+        return Handler

@@ -34,11 +34,20 @@ def _after_fork_in_child() -> None:
             callback()
 
 
-def register_fork_hook(callback: Callable[[], None]) -> Callable[[], None]:
-    """Run ``callback`` in every forked child; returns a function that unregisters it."""
+def _register_at_fork() -> None:
+    # Registered at import, before any provider exists, so ours runs first in the child
+    # (the SDK providers' own hooks then merge into the Resource we already renewed).
     if not _Fork.registered and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_after_fork_in_child)
         _Fork.registered = True
+
+
+_register_at_fork()
+
+
+def register_fork_hook(callback: Callable[[], None]) -> Callable[[], None]:
+    """Run ``callback`` in every forked child; returns a function that unregisters it."""
+    _register_at_fork()
     _Fork.callbacks.append(callback)
 
     def unregister() -> None:

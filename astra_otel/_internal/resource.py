@@ -9,7 +9,7 @@ import sys
 import uuid
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
 from opentelemetry.util.types import AttributeValue
 
 from astra_otel._internal.settings import Settings
@@ -53,13 +53,21 @@ def build_resource(settings: Settings, instance_id: str) -> Resource:
     return Resource(attrs)
 
 
+def _sdk_child_instance_id() -> str:
+    # The SDK (>= 1.4x) also re-detects service.instance.id in a forked child and merges
+    # it into each provider's resource; it caches one id per pid. Using the same id keeps
+    # spans, metrics, logs and Telemetry.instance_id in agreement whatever the hook order.
+    detected = ServiceInstanceIdResourceDetector().detect().attributes.get(INSTANCE_ID)
+    return str(detected) if detected else new_instance_id()
+
+
 def renew_instance_id(resource: Resource) -> str:
     """In a forked child: give the shared Resource a new instance id and pid, in place.
 
     Providers, tracers, meters and loggers all hold this same object, so updating it in
     place reaches everything created before the fork.
     """
-    instance_id = new_instance_id()
+    instance_id = _sdk_child_instance_id()
     attrs = dict(resource.attributes)
     attrs[INSTANCE_ID] = instance_id
     attrs["process.pid"] = os.getpid()

@@ -1,0 +1,183 @@
+"""Lifecycle in real processes: fork safety, bounded exit, SIGTERM, nothing lost."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from astra_otel.testing import OtlpHttpSink
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _python(code: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+FORK_SCRIPT = """
+import json, os
+from opentelemetry import metrics, trace
+from astra_otel import TracesOptions
+from astra_otel.testing import capture_telemetry
+
+with capture_telemetry(service_name="f", traces=TracesOptions(schedule_delay=60)) as cap:
+    tracer = trace.get_tracer("t")
+    counter = metrics.get_meter("m").create_counter("work")
+    counter.add(5)
+    tracer.start_span("before-fork").end()  # still queued at fork time
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        counter.add(1)
+        tracer.start_span("in-child").end()
+        spans = cap.spans()
+        point = cap.metric("work").data.data_points[0].value
+        out = {
+            "id": cap.telemetry.instance_id,
+            "spans": [s.name for s in spans],
+            "span_ids": [s.resource.attributes["service.instance.id"] for s in spans],
+            "work": point,
+        }
+        os.write(write, json.dumps(out).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = json.loads(os.read(read, 65536))
+    spans = cap.spans()
+    print(json.dumps({
+        "parent_id": cap.telemetry.instance_id,
+        "parent_spans": [s.name for s in spans],
+        "parent_span_ids": [s.resource.attributes["service.instance.id"] for s in spans],
+        "child": child,
+    }))
+"""
+
+
+def test_forked_child_exports_with_its_own_instance_id_and_nothing_duplicated() -> None:
+    """After os.fork the child exports its own spans under a new service.instance.id; the
+    parent's queued span is exported once (by the parent), and metrics are not doubled."""
+    proc = _python(FORK_SCRIPT)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    child = out["child"]
+    assert child["id"] != out["parent_id"]
+    assert child["spans"] == ["in-child"]
+    assert child["span_ids"] == [child["id"]]
+    assert child["work"] == 1
+    assert out["parent_spans"] == ["before-fork"]
+    assert out["parent_span_ids"] == [out["parent_id"]]
+
+
+EXIT_SCRIPT = """
+import logging, sys, time
+import astra_otel
+from opentelemetry import metrics, trace
+astra_otel.setup(service_name="exit", endpoint=sys.argv[1], protocol=sys.argv[2],
+                 shutdown_timeout=float(sys.argv[3]))
+tracer = trace.get_tracer("t")
+for i in range(50):
+    with tracer.start_as_current_span(f"work-{i}"):
+        logging.getLogger("app").warning("line %d", i)
+metrics.get_meter("m").create_counter("c").add(1)
+print("READY", time.monotonic(), flush=True)
+"""
+
+
+@pytest.mark.parametrize("protocol", ["http/protobuf", "grpc"])
+def test_exit_with_collector_down_is_bounded_by_the_deadline(protocol: str) -> None:
+    """With nothing listening the process exits within shutdown_timeout + 1 s."""
+    deadline = 1.0
+    endpoint = f"http://127.0.0.1:{_unused_port()}"
+    script = textwrap.dedent(EXIT_SCRIPT)
+    with subprocess.Popen(
+        [sys.executable, "-c", script, endpoint, protocol, str(deadline)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        ready = time.monotonic()
+        proc.wait(timeout=30)
+        elapsed = time.monotonic() - ready
+        stderr = proc.stderr.read() if proc.stderr else ""
+    assert line.startswith("READY"), stderr
+    assert proc.returncode == 0, stderr
+    assert elapsed < deadline + 1.0
+
+
+def test_exit_with_collector_up_delivers_the_last_span_log_and_metric() -> None:
+    """A normal exit flushes everything: all spans, logs and the metric reach the receiver."""
+    with OtlpHttpSink() as sink:
+        proc = _python(
+            EXIT_SCRIPT.replace("sys.argv[1]", repr(sink.endpoint))
+            .replace("sys.argv[2]", "'http/protobuf'")
+            .replace("float(sys.argv[3])", "5.0")
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(sink.span_names()) == sorted(f"work-{i}" for i in range(50))
+        assert sink.log_bodies() == [f"line {i}" for i in range(50)]
+        assert "c" in sink.metric_names()
+
+
+SIGTERM_SCRIPT = """
+import sys, time
+import astra_otel
+from opentelemetry import trace
+astra_otel.setup(service_name="term", endpoint=sys.argv[1], shutdown_timeout=1.0)
+trace.get_tracer("t").start_span("pending").end()
+print("READY", flush=True)
+time.sleep(60)
+"""
+
+
+def test_sigterm_flushes_within_the_deadline_and_keeps_the_signal_exit() -> None:
+    """SIGTERM: flush under the deadline, then the process dies of SIGTERM as usual."""
+    with OtlpHttpSink() as sink:
+        with subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(SIGTERM_SCRIPT), sink.endpoint],
+            stdout=subprocess.PIPE,
+            text=True,
+        ) as proc:
+            assert proc.stdout is not None
+            assert proc.stdout.readline().startswith("READY")
+            start = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            elapsed = time.monotonic() - start
+        assert elapsed < 2.0
+        assert proc.returncode == -signal.SIGTERM
+        assert sink.span_names() == ["pending"]
+
+
+def test_sigterm_handler_of_the_host_is_left_alone() -> None:
+    """If the host already handles SIGTERM, setup() does not replace the handler."""
+    code = """
+    import signal
+    import astra_otel
+    def mine(signum, frame):
+        pass
+    signal.signal(signal.SIGTERM, mine)
+    t = astra_otel.setup(service_name="x", endpoint="http://127.0.0.1:9", shutdown_timeout=0.2,
+                         export_timeout=0.1)
+    print(signal.getsignal(signal.SIGTERM) is mine)
+    """
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "True"

@@ -1,0 +1,154 @@
+"""What the fault tests share: bounded polling, span generation with known ids, counting
+spans in Jaeger, and Prometheus queries.
+
+Spans are generated with the SDK (a tracer writing to an in-memory exporter) and sent in
+batches with a plain OTLP exporter, whose result says whether the collector accepted the
+batch: "sent" in these tests means *accepted by the collector*.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import pytest
+import requests
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import format_span_id
+
+from astra_otel.stack.running import RunningStack
+
+__all__ = [
+    "SpanSource",
+    "jaeger_span_ids",
+    "poll",
+    "prom_query",
+    "unique_service",
+    "wait_for_spans",
+]
+
+T = TypeVar("T")
+SPANS_PER_TRACE = 100
+
+
+def poll(fetch: Callable[[], T | None], what: str, timeout: float) -> T:
+    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def unique_service(prefix: str) -> str:
+    """A service name no other test (or earlier run) uses."""
+    return f"fault-{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class SpanSource:
+    """Makes spans for one service (5 attributes each, ``SPANS_PER_TRACE`` per trace) and
+    sends them over OTLP gRPC, remembering the span ids the collector accepted."""
+
+    def __init__(self, endpoint: str, service: str, *, timeout: float = 10.0) -> None:
+        self.service = service
+        self._memory = InMemorySpanExporter()
+        self._provider = TracerProvider(
+            resource=Resource({"service.name": service, "service.namespace": "astra-faults"}),
+            shutdown_on_exit=False,
+        )
+        self._provider.add_span_processor(SimpleSpanProcessor(self._memory))
+        self._tracer = self._provider.get_tracer("astra.faults")
+        self._exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout)
+        self.accepted: list[str] = []
+        self.rejected = 0
+        self._made = 0
+
+    def make(self, n: int) -> Sequence[ReadableSpan]:
+        """``n`` finished spans: a root per ``SPANS_PER_TRACE`` and children under it."""
+        self._memory.clear()
+        left = n
+        while left > 0:
+            with self._tracer.start_as_current_span("fault.root", attributes=_attrs(0)):
+                left -= 1
+                for i in range(min(left, SPANS_PER_TRACE - 1)):
+                    with self._tracer.start_as_current_span("fault.child", attributes=_attrs(i)):
+                        pass
+                    left -= 1
+        self._made += n
+        return self._memory.get_finished_spans()
+
+    def send(self, n: int) -> bool:
+        """Make and export ``n`` spans in one request; True if the collector accepted them."""
+        spans = self.make(n)
+        result = self._exporter.export(spans)
+        if result is SpanExportResult.SUCCESS:
+            self.accepted.extend(format_span_id(s.context.span_id) for s in spans)
+            return True
+        self.rejected += len(spans)
+        return False
+
+    def close(self) -> None:
+        """Release the exporter's channel."""
+        self._exporter.shutdown()
+        self._provider.shutdown()
+
+
+def _attrs(i: int) -> dict[str, Any]:
+    return {
+        "fault.index": i,
+        "fault.kind": "load",
+        "http.request.method": "GET",
+        "url.path": "/fault",
+        "server.port": 8000,
+    }
+
+
+def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:
+    """Every span id Jaeger holds for ``service`` (empty if Jaeger does not answer)."""
+    try:
+        resp = requests.get(
+            f"{stack.jaeger_url}/api/traces",
+            params={"service": service, "limit": "20000", "lookback": "1h"},
+            timeout=20,
+        )
+    except requests.RequestException:
+        return set()
+    if resp.status_code != 200:
+        return set()
+    return {span["spanID"] for trace in resp.json().get("data") or [] for span in trace["spans"]}
+
+
+def wait_for_spans(stack: RunningStack, service: str, expected: set[str], timeout: float) -> None:
+    """Wait until Jaeger holds every span id in ``expected``; fail with the count missing."""
+    deadline = time.monotonic() + timeout
+    found: set[str] = set()
+    while time.monotonic() < deadline:
+        found = jaeger_span_ids(stack, service)
+        if expected <= found:
+            return
+        time.sleep(1.0)
+    missing = len(expected - found)
+    pytest.fail(f"{missing} of {len(expected)} spans sent are not in Jaeger after {timeout:.0f} s")
+
+
+def prom_query(stack: RunningStack, query: str) -> list[dict[str, Any]]:
+    """An instant query; an unreachable Prometheus gives an empty result."""
+    try:
+        resp = requests.get(
+            f"{stack.prometheus_url}/api/v1/query", params={"query": query}, timeout=5
+        )
+    except requests.RequestException:
+        return []
+    if resp.status_code != 200:
+        return []
+    result: list[dict[str, Any]] = resp.json()["data"]["result"]
+    return result

@@ -315,6 +315,8 @@ def resolve_components(
             ),
             {
                 "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{ep(col['otlp_grpc'])}",
+                # the endpoint is the gRPC port; setup()'s default protocol is http/protobuf
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
                 "OTEL_SERVICE_NAME": "astraguard-api",
             },
             None,

@@ -21,11 +21,13 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id
+from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel.stack.running import RunningStack
 
 __all__ = [
     "SpanSource",
+    "collector_metric",
     "jaeger_span_ids",
     "poll",
     "prom_query",
@@ -152,3 +154,18 @@ def prom_query(stack: RunningStack, query: str) -> list[dict[str, Any]]:
         return []
     result: list[dict[str, Any]] = resp.json()["data"]["result"]
     return result
+
+
+def collector_metric(stack: RunningStack, name: str, **labels: str) -> float | None:
+    """Sum of the collector's own metric ``name`` over series matching ``labels``, read from
+    its self-metrics endpoint; None when the collector does not answer."""
+    try:
+        text = requests.get(stack.collector_self_metrics_url, timeout=5).text
+    except requests.RequestException:
+        return None
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total

@@ -126,3 +126,23 @@ def span_metric_calls(metrics_text: str, service: str) -> float:
             if sample.name.endswith("_total") and sample.labels.get("service_name") == service:
                 total += sample.value
     return total
+
+
+def log_trace_ids(telemetry_dir: Path) -> list[str]:
+    """The trace id of every log record in one gateway's log files ('' when none)."""
+    found = []
+    for doc in _jsonl(telemetry_dir, "logs"):
+        for rl in doc.get("resourceLogs", []):  # type: ignore[attr-defined]
+            for sl in rl.get("scopeLogs", []):
+                found.extend(r.get("traceId", "") for r in sl.get("logRecords", []))
+    return found
+
+
+def metric_series(metrics_text: str, family_name: str) -> list[dict[str, str]]:
+    """Label sets of every sample of ``family_name`` in one scrape."""
+    return [
+        dict(sample.labels)
+        for family in text_string_to_metric_families(metrics_text)
+        if family.name == family_name
+        for sample in family.samples
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import time
 import urllib.error
@@ -17,6 +18,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from astra_otel.stack.running import RunningStack
 from astra_otel.stack.topology import Topology
@@ -25,6 +36,8 @@ from ._traffic import (
     SPANS_PER_TRACE,
     Sender,
     TraceFactory,
+    log_trace_ids,
+    metric_series,
     span_key,
     span_metric_calls,
     spans_in_files,
@@ -172,6 +185,79 @@ def test_tail_sampling_keeps_errors_slow_and_a_fraction_with_exact_span_metrics(
     dropped_tid = next(t for t, k in kinds.items() if k == "plain" and t not in kept)
     assert _wait_until(lambda: _in_jaeger(stack, error_tid), timeout=20)
     assert not _in_jaeger(stack, dropped_tid)
+
+
+def _scrape(topo: Topology) -> dict[str, str]:
+    out = {}
+    for g in topo.plan.gateways:
+        with urllib.request.urlopen(g.url("prometheus_exporter", "/metrics"), timeout=5) as r:
+            out[g.name] = r.read().decode()
+    return out
+
+
+def test_metrics_follow_their_resource_and_logs_follow_their_trace(topology: Topology) -> None:
+    """A producer's series land on one gateway via any agent; a trace's logs land together."""
+    providers = []
+    for n in range(4):  # 4 producers, each through both agents
+        resource = Resource.create(
+            {"service.name": "topology-metrics", "service.instance.id": f"i-{n}"}
+        )
+        for i, agent in enumerate(topology.plan.agents):
+            exporter = OTLPMetricExporter(endpoint=f"http://{agent.endpoint('otlp_grpc')}")
+            reader = PeriodicExportingMetricReader(exporter, export_interval_millis=600_000)
+            provider = MeterProvider(resource=resource, metric_readers=[reader])
+            provider.get_meter("tests").create_counter("orders.placed").add(1, {"via": f"a{i}"})
+            assert provider.force_flush()
+            providers.append(provider)
+    for provider in providers:
+        provider.shutdown()
+
+    def series() -> dict[str, dict[str, set[str]]]:  # instance -> gateway -> via labels
+        found: dict[str, dict[str, set[str]]] = {}
+        for gateway, text in _scrape(topology).items():
+            for labels in metric_series(text, "orders_placed"):
+                if labels.get("service_name") == "topology-metrics":
+                    inst = found.setdefault(labels["service_instance_id"], {})
+                    inst.setdefault(gateway, set()).add(labels["via"])
+        return found
+
+    assert _wait_until(
+        lambda: sum(len(v) for g in series().values() for v in g.values()) >= 8, timeout=20
+    )
+    for instance, gateways in series().items():
+        assert list(gateways.values()) == [{"a0", "a1"}], (instance, gateways)
+
+    # Logs: two records per trace context, one through each agent, land together.
+    log_providers = []
+    for agent in topology.plan.agents:
+        provider = LoggerProvider(resource=Resource.create({"service.name": "topology-logs"}))
+        endpoint = f"http://{agent.endpoint('otlp_grpc')}"
+        provider.add_log_record_processor(SimpleLogRecordProcessor(OTLPLogExporter(endpoint)))
+        log_providers.append(provider)
+    rng = random.Random(7)
+    tids = [f"{rng.getrandbits(128) | 1:032x}" for _ in range(10)]
+    for tid in tids:
+        ctx = trace.set_span_in_context(
+            NonRecordingSpan(SpanContext(int(tid, 16), 1, is_remote=True))
+        )
+        for provider in log_providers:
+            provider.get_logger("tests").emit(
+                context=ctx, body="inventory unavailable", severity_number=SeverityNumber.ERROR
+            )
+    for provider in log_providers:
+        provider.shutdown()
+
+    def holders() -> dict[str, Counter[str]]:  # trace id -> gateway -> records
+        found: dict[str, Counter[str]] = {t: Counter() for t in tids}
+        for g in topology.plan.gateways:
+            for t in log_trace_ids(topology.plan.telemetry_dir(g)):
+                if t in found:
+                    found[t][g.name] += 1
+        return found
+
+    assert _wait_until(lambda: sum(sum(c.values()) for c in holders().values()) >= 20, 20)
+    for tid, gateways in holders().items():
+        assert list(gateways.values()) == [2], (tid, gateways)
 
 
 def test_killed_gateway_is_routed_around_and_rejoins(topology: Topology) -> None:

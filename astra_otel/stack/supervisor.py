@@ -139,8 +139,8 @@ class Stack:
         started: list[str] = []
         try:
             for name in to_start:
+                started.append(name)  # before it is healthy: an interrupt must stop it too
                 self._start_one(name)
-                started.append(name)
         except BaseException:
             for name in reversed(started):
                 self.stop(name)

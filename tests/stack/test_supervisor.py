@@ -1,0 +1,78 @@
+"""The Stack handle other tests use to break the pipeline: kill, stop, start, and what the
+collector's persistent queue does across those restarts."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import Callable
+
+import pytest
+import requests
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import format_trace_id
+
+from astra_otel.stack.process import group_members
+from astra_otel.stack.running import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def test_killed_component_is_seen_as_stopped_and_restarts(stack: RunningStack) -> None:
+    """After kill(SIGKILL) the component has no pid and no health; start() brings it back
+    healthy under a new pid."""
+    handle = stack.stack
+    old = handle.pid("redis")
+    assert old is not None
+    handle.kill("redis", signal.SIGKILL)
+    assert handle.pid("redis") is None
+    assert group_members(old) == []
+    assert not handle.healthy("redis")
+    handle.start("redis")
+    assert handle.healthy("redis")
+    assert handle.pid("redis") not in (None, old)
+
+
+def test_spans_queued_while_jaeger_is_down_survive_a_collector_restart(
+    stack: RunningStack,
+) -> None:
+    """A span accepted while Jaeger is stopped waits in the collector's file-backed queue,
+    survives a collector restart, and reaches Jaeger once it is back."""
+    handle = stack.stack
+    service = f"queue-{uuid.uuid4().hex[:8]}"
+    provider = TracerProvider(resource=Resource({"service.name": service}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(OTLPSpanExporter(endpoint=stack.otlp_grpc, insecure=True))
+    )
+    handle.stop("jaeger")
+    try:
+        with provider.get_tracer("astra.e2e").start_as_current_span("queued") as span:
+            trace_id = format_trace_id(span.get_span_context().trace_id)
+        assert provider.force_flush(10_000)
+        # The file exporter proves the collector accepted it before we restart it.
+        traces = stack.traces_file
+        _wait(lambda: traces.exists() and trace_id in traces.read_text(), "the span in the file")
+        handle.stop("collector")
+        handle.start("collector")
+    finally:
+        provider.shutdown()
+        handle.start("collector")
+        handle.start("jaeger")
+
+    def in_jaeger() -> bool:
+        resp = requests.get(f"{stack.jaeger_url}/api/traces/{trace_id}", timeout=5)
+        return resp.status_code == 200 and bool(resp.json()["data"])
+
+    _wait(in_jaeger, "the queued span in Jaeger after the restarts")

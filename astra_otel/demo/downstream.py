@@ -27,7 +27,7 @@ def create_downstream_app(chaos: ChaosMonkey, *, rng: random.Random | None = Non
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
-        if chaos.should_inject(weight=0.5):
+        if chaos.should_inject():
             raise HTTPException(status_code=503, detail="feed unhealthy (injected)")
         return {"status": "ok"}
 

@@ -53,6 +53,13 @@ def test_histograms_use_second_buckets(captured: Captured) -> None:
         assert tuple(data.data_points[0].explicit_bounds) == DURATION_BUCKETS_S
 
 
+def test_buckets_equal_setups_seconds_view() -> None:
+    """The catalogue's advisory buckets are the ones setup()'s View applies to seconds."""
+    from astra_otel._internal.metrics import SECONDS_BUCKETS
+
+    assert tuple(SECONDS_BUCKETS) == DURATION_BUCKETS_S
+
+
 def test_names_are_unique_and_prefixed() -> None:
     """Every catalogue name is unique and under the astra. prefix (HTTP metrics are not ours)."""
     names = [s.name for s in SPECS]

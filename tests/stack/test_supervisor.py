@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_trace_id
 
 from astra_otel.stack.process import group_members
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import DemoService, RunningStack
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +76,18 @@ def test_spans_queued_while_jaeger_is_down_survive_a_collector_restart(
         return resp.status_code == 200 and bool(resp.json()["data"])
 
     _wait(in_jaeger, "the queued span in Jaeger after the restarts")
+
+
+def test_demo_component_serves_and_reports_to_the_stack(
+    stack: RunningStack, demo: DemoService
+) -> None:
+    """The demo started by the stack answers /healthz and its spans reach this stack's
+    Jaeger under its service name."""
+    assert requests.get(f"{demo.url}/healthz", timeout=5).status_code == 200
+    assert stack.stack.healthy("demo")
+
+    def listed() -> bool:
+        resp = requests.get(f"{stack.jaeger_url}/api/services", timeout=5)
+        return demo.service_name in (resp.json()["data"] or [])
+
+    _wait(listed, f"{demo.service_name} in Jaeger's services")

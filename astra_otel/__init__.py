@@ -11,10 +11,30 @@ from astra_otel._internal.settings import (
 )
 from astra_otel._internal.setup import setup
 from astra_otel._internal.telemetry import Health, SignalHealth, Telemetry
+from astra_otel.catalogue import (
+    Catalogue,
+    anomaly_detection,
+    chaos_injection,
+    circuit_breaker_call,
+    dependency_call,
+    get_catalogue,
+    log_anomaly,
+    log_circuit_breaker_transition,
+    log_error,
+    log_performance,
+    log_recovery_action,
+    log_request,
+    log_retry,
+    memory_engine_operation,
+    model_inference,
+    recovery_action,
+    retry_attempt,
+)
 from astra_otel.errors import AstraOtelError, ConfigError, SettingsConflictError
 
 __all__ = [
     "AstraOtelError",
+    "Catalogue",
     "ConfigError",
     "Health",
     "InstrumentationOptions",
@@ -25,5 +45,21 @@ __all__ = [
     "SignalHealth",
     "Telemetry",
     "TracesOptions",
+    "anomaly_detection",
+    "chaos_injection",
+    "circuit_breaker_call",
+    "dependency_call",
+    "get_catalogue",
+    "log_anomaly",
+    "log_circuit_breaker_transition",
+    "log_error",
+    "log_performance",
+    "log_recovery_action",
+    "log_request",
+    "log_retry",
+    "memory_engine_operation",
+    "model_inference",
+    "recovery_action",
+    "retry_attempt",
     "setup",
 ]

@@ -1,9 +1,10 @@
 """Session fixtures for the end-to-end tests: the real stack, started once per session.
 
-``stack`` builds the binaries if needed (``make test`` has already done so), picks a port
-offset at which every port is free, uses a temporary state directory and starts the
-collector, Jaeger, Prometheus and Redis; everything is stopped at the end of the session
-(and killed by the kernel if the session dies). ``demo`` adds the demo service.
+The binaries are built, if missing, once the e2e tests are collected (``make test`` has
+usually built them already). ``stack`` picks a port offset at which every port is free,
+uses a temporary state directory and starts the collector, Jaeger, Prometheus and Redis;
+everything is stopped at the end of the session (and killed by the kernel if the session
+dies). ``demo`` adds the demo service.
 """
 
 from __future__ import annotations
@@ -36,6 +37,14 @@ def _progress(line: str) -> None:
     if stream is not None:
         stream.write(f"[stack] {line}\n")
         stream.flush()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Build the stack's binaries before any end-to-end test runs, outside the per-test
+    timeout (a cold build takes minutes; ``make test`` has usually done it already)."""
+    if any(item.get_closest_marker("e2e") for item in session.items):
+        environ = environ_snapshot()
+        ensure_binaries(load_stack_settings(environ), environ, _progress)
 
 
 @pytest.fixture(scope="session")

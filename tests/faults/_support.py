@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import requests
+import yaml
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -23,19 +26,27 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import format_span_id
 from prometheus_client.parser import text_string_to_metric_families
 
-from astra_otel.stack.running import RunningStack
+from astra_otel._internal.params import environ_snapshot
+from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.errors import StackError
+from astra_otel.stack.running import RunningStack, pick_port_offset, running_stack
+from astra_otel.stack.settings import load_stack_settings
+from astra_otel.stack.supervisor import Stack
 
 __all__ = [
     "SpanSource",
     "collector_metric",
+    "derived_collector_config",
     "jaeger_span_ids",
     "poll",
     "prom_query",
+    "second_stack",
     "unique_service",
     "wait_for_spans",
 ]
 
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
 SPANS_PER_TRACE = 100
 
 
@@ -60,8 +71,9 @@ class SpanSource:
     """Makes spans for one service (5 attributes each, ``SPANS_PER_TRACE`` per trace) and
     sends them over OTLP gRPC, remembering the span ids the collector accepted."""
 
-    def __init__(self, endpoint: str, service: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, endpoint: str, service: str, *, timeout: float = 10.0, pad: int = 0) -> None:
         self.service = service
+        self._pad = "x" * pad
         self._memory = InMemorySpanExporter()
         self._provider = TracerProvider(
             resource=Resource({"service.name": service, "service.namespace": "astra-faults"}),
@@ -79,10 +91,11 @@ class SpanSource:
         self._memory.clear()
         left = n
         while left > 0:
-            with self._tracer.start_as_current_span("fault.root", attributes=_attrs(0)):
+            with self._tracer.start_as_current_span("fault.root", attributes=self._attrs(0)):
                 left -= 1
                 for i in range(min(left, SPANS_PER_TRACE - 1)):
-                    with self._tracer.start_as_current_span("fault.child", attributes=_attrs(i)):
+                    attrs = self._attrs(i + 1)
+                    with self._tracer.start_as_current_span("fault.child", attributes=attrs):
                         pass
                     left -= 1
         self._made += n
@@ -98,20 +111,22 @@ class SpanSource:
         self.rejected += len(spans)
         return False
 
+    def _attrs(self, i: int) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "fault.index": i,
+            "fault.kind": "load",
+            "http.request.method": "GET",
+            "url.path": "/fault",
+            "server.port": 8000,
+        }
+        if self._pad:
+            attrs["fault.payload"] = self._pad
+        return attrs
+
     def close(self) -> None:
         """Release the exporter's channel."""
         self._exporter.shutdown()
         self._provider.shutdown()
-
-
-def _attrs(i: int) -> dict[str, Any]:
-    return {
-        "fault.index": i,
-        "fault.kind": "load",
-        "http.request.method": "GET",
-        "url.path": "/fault",
-        "server.port": 8000,
-    }
 
 
 def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:
@@ -169,3 +184,44 @@ def collector_metric(stack: RunningStack, name: str, **labels: str) -> float | N
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+@contextmanager
+def second_stack(
+    state_dir: Path,
+    *,
+    components: tuple[str, ...] = ("jaeger", "collector"),
+    collector_config: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[RunningStack]:
+    """A stack of its own (free port offset, own state directory) for faults that need a
+    different configuration; started through the stack's own API and stopped afterwards."""
+    environ = {**environ_snapshot(), **(env or {})}
+    base = load_stack_settings(environ, state_dir=str(state_dir))
+    binaries = ensure_binaries(base, environ, lambda _: None)
+    for attempt in range(3):
+        handle = Stack(
+            base.with_(port_offset=pick_port_offset()),
+            environ,
+            binaries=binaries,
+            collector_config=collector_config,
+            die_with_parent=True,
+        )
+        try:
+            handle.up(components, build=False)
+            break
+        except StackError as exc:
+            if "already in use" not in str(exc) or attempt == 2:
+                raise
+    try:
+        yield running_stack(handle)
+    finally:
+        handle.down()
+
+
+def derived_collector_config(path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """Write the shipped collector config, changed by ``edit``, to ``path``."""
+    config = yaml.safe_load((REPO / "collector" / "otel-collector.yaml").read_text())
+    edit(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

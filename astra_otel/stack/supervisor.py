@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import string
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -68,8 +69,8 @@ class Stack:
         binaries: Binaries | None = None,
         die_with_parent: bool = False,
     ) -> None:
-        """``die_with_parent`` makes the kernel SIGKILL every started process when the
-        starting thread dies (test sessions: a killed pytest leaves no stack behind)."""
+        """``die_with_parent`` makes the kernel SIGKILL the processes started from the main
+        thread when this process dies (test sessions: a killed pytest leaves no stack)."""
         self.settings = settings
         self._die_with_parent = die_with_parent
         self._environ = dict(environ)
@@ -278,7 +279,7 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=self.settings.state_dir,
-                preexec_fn=process.die_with_parent if self._die_with_parent else None,  # noqa: PLW1509  # only prctl, async-signal-safe
+                preexec_fn=self._preexec(),  # noqa: PLW1509  # only prctl, async-signal-safe
             )
         self._children[name] = proc
         record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
@@ -296,6 +297,13 @@ class Stack:
                 raise StackError(msg)
             time.sleep(0.1)
         self._say(f"  {name} healthy (pid {proc.pid}) in {time.monotonic() - began:.1f} s")
+
+    def _preexec(self) -> Callable[[], None] | None:
+        # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only tie children to
+        # the main thread, or a helper thread's end would kill the component it started.
+        if self._die_with_parent and threading.current_thread() is threading.main_thread():
+            return process.die_with_parent
+        return None
 
     def _reap(self, name: str | None = None, *, wait: bool = False) -> None:
         names = [name] if name else list(self._children)

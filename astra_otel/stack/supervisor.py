@@ -110,7 +110,7 @@ class Stack:
         return [
             ("OTLP gRPC", f"http://{c['collector'].endpoint('otlp_grpc')}"),
             ("OTLP HTTP", c["collector"].url("otlp_http")),
-            ("Jaeger UI", c["jaeger"].url("query_http")),
+            ("Jaeger API", c["jaeger"].url("query_http")),
             ("Prometheus", c["prometheus"].url("http")),
             ("collector zpages", c["collector"].url("zpages", "/debug/pipelinez")),
             ("demo API", c["demo"].url("api")),

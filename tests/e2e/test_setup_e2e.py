@@ -1,0 +1,353 @@
+"""astra_otel.setup() against the real stack: fork, idempotence, redaction, exit, disabled.
+
+Each case runs a small program in a fresh Python process configured only through the
+standard ``OTEL_*`` variables, exactly as a service would be, and then looks for what it
+sent in Prometheus, Jaeger and the collector's JSON files.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+
+from astra_otel._internal.params import environ_snapshot
+from astra_otel.stack.running import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+T = TypeVar("T")
+WAIT_S = 45.0
+SECRET = f"top-secret-{uuid.uuid4().hex}"
+
+
+def _poll(fetch: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
+    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.5)
+
+
+def _timed_exit(code: str, env: dict[str, str]) -> float:
+    """Run ``code``; seconds from its READY line to its exit (start-up not counted)."""
+    with subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        ready = time.monotonic()
+        proc.wait(timeout=60)
+        elapsed = time.monotonic() - ready
+        stderr = proc.stderr.read() if proc.stderr else ""
+    assert line.startswith("READY"), stderr
+    assert proc.returncode == 0, stderr
+    return elapsed
+
+
+def _env(stack: RunningStack, service: str, **extra: str) -> dict[str, str]:
+    env = environ_snapshot()
+    for key in list(env):
+        if key.startswith(("OTEL_", "ASTRA_OTEL_")):
+            del env[key]
+    env.update(
+        {
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_http,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "ASTRA_OTEL_ENVIRONMENT": "e2e",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def _run(code: str, env: dict[str, str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def _attrs(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {a["key"]: next(iter(a["value"].values())) for a in items}
+
+
+def _entries(path: Path, key: str, service: str) -> list[dict[str, Any]]:
+    """Resource entries (resourceSpans/resourceLogs/resourceMetrics) of ``service``."""
+    if not path.exists():
+        return []
+    found = []
+    for line in path.read_text().splitlines():
+        for entry in json.loads(line).get(key, []):
+            if _attrs(entry["resource"]["attributes"]).get("service.name") == service:
+                found.append(entry)
+    return found
+
+
+def _spans(stack: RunningStack, service: str) -> list[dict[str, Any]]:
+    entries = _entries(stack.traces_file, "resourceSpans", service)
+    return [sp for e in entries for s in e["scopeSpans"] for sp in s["spans"]]
+
+
+def _logs(stack: RunningStack, service: str) -> list[dict[str, Any]]:
+    entries = _entries(stack.logs_file, "resourceLogs", service)
+    return [r for e in entries for s in e["scopeLogs"] for r in s["logRecords"]]
+
+
+def _metric_names(stack: RunningStack, service: str) -> set[str]:
+    entries = _entries(stack.metrics_file, "resourceMetrics", service)
+    return {m["name"] for e in entries for s in e["scopeMetrics"] for m in s["metrics"]}
+
+
+def _prom(stack: RunningStack, query: str) -> list[dict[str, Any]]:
+    resp = requests.get(f"{stack.prometheus_url}/api/v1/query", params={"query": query}, timeout=5)
+    resp.raise_for_status()
+    result: list[dict[str, Any]] = resp.json()["data"]["result"]
+    return result
+
+
+def _service(case: str) -> str:
+    return f"e2e-setup-{case}-{uuid.uuid4().hex[:8]}"
+
+
+FORK = """
+import os, time
+import astra_otel
+from opentelemetry import metrics
+handle = astra_otel.setup()
+counter = metrics.get_meter("astra.e2e").create_counter("astra.e2e.worker.jobs", unit="{job}")
+children = []
+for n in range(3):
+    pid = os.fork()
+    if pid == 0:
+        counter.add(n + 1)
+        time.sleep(2.5)  # at least two periodic exports
+        handle.shutdown(5.0)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+"""
+
+
+def test_forked_workers_report_distinct_instances_in_prometheus(stack: RunningStack) -> None:
+    """Three forked workers appear in Prometheus as three service_instance_id series,
+    each with its own count (nothing duplicated from the parent)."""
+    service = _service("fork")
+    _run(FORK, _env(stack, service))
+    query = f'astra_e2e_worker_jobs_total{{service_name="{service}"}}'
+
+    def three() -> list[dict[str, Any]] | None:
+        found = _prom(stack, query)
+        return found if len(found) >= 3 else None
+
+    series = _poll(three, f"three worker series in Prometheus for {query}")
+    instances = {s["metric"]["service_instance_id"] for s in series}
+    assert len(instances) == 3
+    assert sorted(float(s["value"][1]) for s in series) == [1.0, 2.0, 3.0]
+
+
+IDEMPOTENT = """
+import logging, logging.config, sys
+import astra_otel
+from opentelemetry import trace
+first = astra_otel.setup()
+for _ in range(4):
+    assert astra_otel.setup() is first
+logging.basicConfig(level=logging.INFO)
+with trace.get_tracer("astra.e2e").start_as_current_span("idempotent-op"):
+    logging.getLogger("app").warning(sys.argv[1])
+"""
+
+
+def test_repeated_setup_sends_each_record_and_span_once(stack: RunningStack) -> None:
+    """Five setup() calls and basicConfig: the collector gets one log record and one span."""
+    service = _service("idem")
+    marker = f"only-once-{uuid.uuid4().hex}"
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(IDEMPOTENT), marker],
+        env=_env(stack, service),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = _poll(lambda: _logs(stack, service) or None, "the log record")
+    time.sleep(2.0)  # a duplicate would arrive in the same or the next batch
+    records = _logs(stack, service)
+    assert [r["body"]["stringValue"] for r in records] == [marker]
+    assert records[0]["traceId"]
+    assert [s["name"] for s in _spans(stack, service)] == ["idempotent-op"]
+
+
+REDACT = """
+import asyncio, logging, sys
+import astra_otel
+from astra_otel import InstrumentationOptions
+astra_otel.setup(instrumentations=InstrumentationOptions(capture_headers=True))
+import fastapi, httpx, sqlalchemy
+secret = sys.argv[1]
+app = fastapi.FastAPI()
+
+@app.get("/orders/{oid}")
+def order(oid: int) -> dict[str, int]:
+    engine = sqlalchemy.create_engine("sqlite://")
+    with engine.connect() as conn:
+        conn.execute(sqlalchemy.text(f"SELECT 1 WHERE 'k' = '{secret}'"))
+    return {"id": oid}
+
+async def call() -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        headers = {
+            "Authorization": f"Bearer {secret}",
+            "Cookie": f"session={secret}",
+            "X-API-Key": secret,
+            "X-Refresh-Token": secret,
+            "Proxy-Authorization": f"Basic {secret}",
+            "X-Trace-Me": "visible",
+        }
+        assert (await client.get("/orders/7", headers=headers)).status_code == 200
+
+asyncio.run(call())
+"""
+
+
+def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
+    """With header capture on, secrets in headers and SQL literals appear nowhere in the
+    collector's traces/metrics/logs files; the span shows [REDACTED] instead."""
+    service = _service("redact")
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(REDACT), SECRET],
+        env=_env(stack, service),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+    def server_span() -> dict[str, Any] | None:
+        for span in _spans(stack, service):
+            if _attrs(span["attributes"]).get("http.route") == "/orders/{oid}":
+                return span
+        return None
+
+    span = _poll(server_span, "the server span")
+    attrs = _attrs(span["attributes"])
+    assert attrs["http.request.header.authorization"] == {"values": [{"stringValue": "[REDACTED]"}]}
+    assert attrs["http.request.header.x_trace_me"] == {"values": [{"stringValue": "visible"}]}
+    _poll(lambda: _metric_names(stack, service) or None, "the service's metrics")
+    for path in (stack.traces_file, stack.metrics_file, stack.logs_file):
+        assert SECRET not in path.read_text(), f"secret found in {path.name}"
+
+
+EXIT = """
+import logging, sys, time
+import astra_otel
+from opentelemetry import metrics, trace
+astra_otel.setup()
+with trace.get_tracer("astra.e2e").start_as_current_span("last-request"):
+    logging.getLogger("app").warning("last log line")
+    metrics.get_meter("astra.e2e").create_counter("astra.e2e.last").add(1)
+print("READY", time.monotonic(), flush=True)
+"""
+
+
+def test_exit_with_collector_down_is_bounded(stack: RunningStack) -> None:
+    """Collector stopped: from its last line of work the process exits within the 2 s
+    deadline plus 1 s."""
+    service = _service("down")
+    env = _env(
+        stack,
+        service,
+        ASTRA_OTEL_SHUTDOWN_TIMEOUT="2",
+        OTEL_BSP_SCHEDULE_DELAY="60000",
+        OTEL_BLRP_SCHEDULE_DELAY="60000",
+        OTEL_METRIC_EXPORT_INTERVAL="60000",
+    )
+    stack.stack.stop("collector")
+    try:
+        elapsed = _timed_exit(EXIT, env)
+    finally:
+        stack.stack.start("collector")
+    assert elapsed < 2.0 + 1.0
+
+
+def test_exit_with_collector_up_delivers_last_span_log_and_metric(stack: RunningStack) -> None:
+    """Nothing flushed by hand, long batch delays: exit still delivers all three signals."""
+    service = _service("up")
+    env = _env(
+        stack,
+        service,
+        OTEL_BSP_SCHEDULE_DELAY="60000",
+        OTEL_BLRP_SCHEDULE_DELAY="60000",
+        OTEL_METRIC_EXPORT_INTERVAL="60000",
+    )
+    _run(EXIT, env)
+    spans = _poll(lambda: _spans(stack, service) or None, "the last span")
+    assert [s["name"] for s in spans] == ["last-request"]
+    logs = _poll(lambda: _logs(stack, service) or None, "the last log record")
+    assert [r["body"]["stringValue"] for r in logs] == ["last log line"]
+    assert logs[0]["traceId"] == spans[0]["traceId"]
+    names = _poll(lambda: _metric_names(stack, service) or None, "the last metric")
+    assert "astra.e2e.last" in names
+
+    def in_jaeger() -> dict[str, Any] | None:
+        resp = requests.get(f"{stack.jaeger_url}/api/traces/{spans[0]['traceId']}", timeout=5)
+        return resp.json() if resp.status_code == 200 and resp.json().get("data") else None
+
+    _poll(in_jaeger, "the last span in Jaeger")
+
+
+DISABLED = """
+import logging
+import astra_otel
+from opentelemetry import metrics, trace
+handle = astra_otel.setup()
+assert handle.enabled is False
+with trace.get_tracer("astra.e2e").start_as_current_span("should-not-exist") as span:
+    assert not span.is_recording()
+    logging.getLogger("app").warning("should not be exported")
+metrics.get_meter("astra.e2e").create_counter("astra.e2e.disabled").add(1)
+"""
+
+
+def test_disabled_mode_sends_nothing(stack: RunningStack) -> None:
+    """OTEL_SDK_DISABLED=true: nothing from that service reaches the collector, while a
+    service run after it (same stack) does arrive."""
+    off = _service("off")
+    _run(DISABLED, _env(stack, off, OTEL_SDK_DISABLED="true"))
+    on = _service("on")
+    _run(EXIT, _env(stack, on))
+    _poll(lambda: _spans(stack, on) or None, "the enabled service's span")
+    _poll(lambda: _logs(stack, on) or None, "the enabled service's log")
+    assert _spans(stack, off) == []
+    assert _logs(stack, off) == []
+    assert _metric_names(stack, off) == set()

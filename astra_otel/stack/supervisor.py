@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from astra_otel.stack import process
 from astra_otel.stack.build import ensure_binaries, locate_binaries
@@ -161,14 +162,18 @@ class Stack:
         if not self.binaries.collector.exists():
             msg = "collector binary not built yet: run `astra-otel stack build`"
             raise StackError(msg)
-        result = subprocess.run(
-            [comp.command[0], "validate", *comp.command[1:]],
-            env=self._child_env(comp),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        try:
+            result = subprocess.run(
+                [comp.command[0], "validate", *comp.command[1:]],
+                env=self._child_env(comp),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            msg = f"could not run `{comp.command[0]} validate`: {exc}"
+            raise StackError(msg) from exc
         if result.returncode != 0:
             detail = _collector_error(result.stderr + result.stdout) or (
                 f"exit code {result.returncode}"
@@ -271,16 +276,7 @@ class Stack:
         with comp.log_file.open("ab") as log:
             log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
             log.flush()
-            proc = subprocess.Popen(
-                comp.command,
-                env=self._child_env(comp),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=self.settings.state_dir,
-                preexec_fn=self._preexec(),  # noqa: PLW1509  # only prctl, async-signal-safe
-            )
+            proc = self._spawn(comp, log)
         self._children[name] = proc
         record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
         process.write_pid(comp.pid_file, record)
@@ -297,6 +293,22 @@ class Stack:
                 raise StackError(msg)
             time.sleep(0.1)
         self._say(f"  {name} healthy (pid {proc.pid}) in {time.monotonic() - began:.1f} s")
+
+    def _spawn(self, comp: Component, log: IO[bytes]) -> subprocess.Popen[bytes]:
+        try:
+            return subprocess.Popen(
+                comp.command,
+                env=self._child_env(comp),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.settings.state_dir,
+                preexec_fn=self._preexec(),  # noqa: PLW1509  # only prctl, async-signal-safe
+            )
+        except OSError as exc:
+            msg = f"could not start {comp.name} ({comp.command[0]}): {exc}"
+            raise StackError(msg) from exc
 
     def _preexec(self) -> Callable[[], None] | None:
         # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only tie children to

@@ -177,3 +177,21 @@ def test_usage_error_exits_2() -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.e2e
+def test_component_failing_at_start_rolls_back_the_whole_up(cli: Cli, tmp_path: Path) -> None:
+    """A collector that validates but cannot start (its exporter cannot bind) fails ``up``
+    with one line pointing at its log, and the components already started are stopped."""
+    unbindable = tmp_path / "unbindable.yaml"
+    good = (REPO / "collector" / "otel-collector.yaml").read_text()
+    # 192.0.2.0/24 (TEST-NET-1) is never a local address: listening there fails.
+    unbindable.write_text(
+        good.replace("${env:OTELCOL_PROMETHEUS_ENDPOINT:-127.0.0.1:8889}", "192.0.2.1:8889")
+    )
+    result = cli.run("stack", "up", "--collector-config", str(unbindable))
+    line = _one_error_line(result)
+    assert "astra-otel: error: collector exited with code" in line
+    assert str(cli.state_dir / "logs" / "collector.log") in line
+    assert _processes_in(cli.state_dir) == []
+    assert list(cli.state_dir.glob("run/*.pid")) == []

@@ -44,7 +44,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     timeout (a cold build takes minutes; ``make test`` has usually done it already)."""
     if any(item.get_closest_marker("e2e") for item in session.items):
         environ = environ_snapshot()
-        ensure_binaries(load_stack_settings(environ), environ, _progress)
+        try:
+            ensure_binaries(load_stack_settings(environ), environ, _progress)
+        except StackError as exc:
+            pytest.exit(f"the stack's binaries could not be built: {exc}", returncode=1)
 
 
 @pytest.fixture(scope="session")

@@ -92,11 +92,6 @@ def quantile(q: float, histogram: str, by: str, selector: str = SVC) -> str:
     )
 
 
-def mean(histogram: str, by: str, selector: str = SVC) -> str:
-    """Mean of a histogram's observations over the rate interval."""
-    return f"{rate(histogram + '_sum', by, selector)} / {rate(histogram + '_count', by, selector)}"
-
-
 def percentiles(histogram: str, by: str, legend: str, exemplar: bool = True) -> tuple[Query, ...]:
     """p50, p95 and p99 of a histogram; the p99 query carries the exemplars."""
     return (
@@ -191,8 +186,8 @@ SERVICE_HEALTH = Dashboard(
     uid="astra-service-health",
     title="astra-otel / Service health",
     description="RED metrics of HTTP services from the stable semantic conventions "
-    "(http.server.request.duration and friends): rate, errors, latency with exemplars "
-    "that open the trace in Jaeger.",
+    "(http.server.request.duration, http.server.active_requests): rate, errors, latency "
+    "with exemplars that open the trace in Jaeger.",
     service_metric=HTTP_COUNT,
     rows=(
         Row(
@@ -277,7 +272,7 @@ SERVICE_HEALTH = Dashboard(
                     "exemplars: click one to open its trace in Jaeger.",
                     percentiles(HTTP, "http_route", "{{http_route}}"),
                     "s",
-                    width=24,
+                    width=16,
                 ),
                 Panel(
                     "Active requests",
@@ -289,30 +284,6 @@ SERVICE_HEALTH = Dashboard(
                         ),
                     ),
                     "short",
-                    width=8,
-                ),
-                Panel(
-                    "Request body size (mean)",
-                    "Mean request body size by route (http.server.request.body.size).",
-                    (
-                        Query(
-                            mean("http_server_request_body_size_bytes", "http_route"),
-                            "{{http_route}}",
-                        ),
-                    ),
-                    "bytes",
-                    width=8,
-                ),
-                Panel(
-                    "Response body size (mean)",
-                    "Mean response body size by route (http.server.response.body.size).",
-                    (
-                        Query(
-                            mean("http_server_response_body_size_bytes", "http_route"),
-                            "{{http_route}}",
-                        ),
-                    ),
-                    "bytes",
                     width=8,
                 ),
             ),

@@ -4,6 +4,7 @@ collector's persistent queue does across those restarts."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -91,3 +92,22 @@ def test_demo_component_serves_and_reports_to_the_stack(
         return demo.service_name in (resp.json()["data"] or [])
 
     _wait(listed, f"{demo.service_name} in Jaeger's services")
+
+
+@pytest.mark.parametrize(
+    ("binary", "config"),
+    [("collector", "collector/otel-collector.yaml"), ("jaeger", "collector/jaeger/jaeger.yaml")],
+)
+def test_shipped_configs_validate(stack: RunningStack, binary: str, config: str) -> None:
+    """``validate`` of the built collector / Jaeger accepts the shipped config files."""
+    handle = stack.stack
+    exe = handle.binaries.collector if binary == "collector" else handle.binaries.jaeger
+    path = handle.settings.repo_dir / config
+    result = subprocess.run(
+        [str(exe), "validate", "--config", f"file:{path}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

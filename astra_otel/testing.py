@@ -148,7 +148,8 @@ def reset() -> None:
 
 
 class OtlpHttpSink:
-    """A local OTLP/HTTP receiver on 127.0.0.1 that decodes and keeps what it is sent.
+    """A local OTLP/HTTP receiver on 127.0.0.1 that decodes and keeps what it is sent
+    (``decode=False``: only counts requests, for benchmarks).
 
     For tests and benchmarks that need a real exporter path without a collector::
 
@@ -158,7 +159,8 @@ class OtlpHttpSink:
             assert "checkout" in sink.span_names()
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, *, decode: bool = True) -> None:
+        self._decode = decode
         self._lock = threading.Lock()
         self.requests: dict[str, int] = {"traces": 0, "metrics": 0, "logs": 0}
         self._spans: list[str] = []
@@ -207,6 +209,8 @@ class OtlpHttpSink:
 
         with self._lock:
             self.requests[signal] += 1
+            if not self._decode:
+                return
             if signal == "traces":
                 req = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
                 for rs in req.resource_spans:

@@ -107,6 +107,7 @@ def run(options: Options) -> list[Result]:
             ours / raw,
             f"ours ≤ {DEADLINE + MARGIN:.1f} s",
             ours <= DEADLINE + MARGIN,
-            f"deadline {DEADLINE:.0f} s (ASTRA_OTEL_SHUTDOWN_TIMEOUT); raw SDK capped at {LIMIT_S:.0f} s",
+            f"deadline {DEADLINE:.0f} s (ASTRA_OTEL_SHUTDOWN_TIMEOUT); "
+            f"raw SDK capped at {LIMIT_S:.0f} s",
         )
     ]

@@ -81,6 +81,6 @@ def run(options: Options) -> list[Result]:
             ratio,
             f"≤ {TARGET}",
             ratio <= TARGET,
-            f"{rounds}×{n} spans each, interleaved ABBA, median of rounds",
+            f"{rounds} x {n} spans each, interleaved ABBA, median of rounds",
         )
     ]

@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 
+_DETACHED: dict[int, subprocess.Popen[bytes]] = {}
+"""Handles of instances started by a :class:`Topology` that was detached, by pid."""
+
+
 def _current_backends(plan: TopologyPlan) -> tuple[str, ...]:
     """The gateway list the agents were last given (another process may have run sync)."""
     try:
@@ -180,17 +184,30 @@ class Topology:
         if record is not None:
             process.signal_group(record.pid, signal.SIGKILL)
             process.wait_gone(record.pid, self._stop_timeout)
-        self._forget(name)
+        self._forget(name, record)
 
     def stop_instance(self, name: str) -> None:
         """SIGTERM one instance (the collector drains its pipelines), SIGKILL after the timeout."""
         record = _live_record(self._by_name[name].pid_file)
         if record is not None:
             process.terminate_group(record.pid, self._stop_timeout)
-        self._forget(name)
+        self._forget(name, record)
 
-    def _forget(self, name: str) -> None:
+    def detach(self) -> None:
+        """Leave the instances running when this object goes away (the CLI exits after `up`).
+
+        Their handles move to a process-wide registry, so a later :meth:`stop_instance` in
+        the same process (a test) still reaps them; `down` from another process finds them
+        by pid file.
+        """
+        for proc in self._procs.values():
+            _DETACHED[proc.pid] = proc
+        self._procs.clear()
+
+    def _forget(self, name: str, record: process.PidRecord | None) -> None:
         proc = self._procs.pop(name, None)
+        if proc is None and record is not None:
+            proc = _DETACHED.pop(record.pid, None)
         if proc is not None:
             proc.wait(timeout=self._stop_timeout)  # reap: no zombie, no ResourceWarning
         self._by_name[name].pid_file.unlink(missing_ok=True)

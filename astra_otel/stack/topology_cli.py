@@ -77,6 +77,9 @@ def run(
             decision_wait_s=float(args.decision_wait),
         )
         collector = ensure_binaries(settings, environ, say, components=("collector",)).collector
+    elif not saved and cmd in ("status", "sync"):
+        say(f"no topology started under {settings.state_dir} (`astra-otel stack topology up`)")
+        return 0
     else:
         agents = int(saved.get("agents", MAX_INSTANCES))
         gateways = int(saved.get("gateways", MAX_INSTANCES))
@@ -88,6 +91,7 @@ def run(
     )
     if cmd == "up":
         started = topo.start()
+        topo.detach()  # the collectors outlive this command
         plan.root.mkdir(parents=True, exist_ok=True)
         (plan.root / "plan.json").write_text(json.dumps({"agents": agents, "gateways": gateways}))
         say(f"started: {', '.join(started)}" if started else "already running")

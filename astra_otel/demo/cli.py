@@ -42,6 +42,12 @@ def build_parser(prog: str = "python -m astra_otel.demo") -> argparse.ArgumentPa
         description="Demo AstraGuard API, its downstream feed and a bounded traffic generator, "
         "all sending telemetry through astra_otel.setup().",
     )
+    parser.add_argument(
+        "--host",
+        default=_DEFAULTS.host,
+        help="bind address of the API and the downstream (default 127.0.0.1; 0.0.0.0 only "
+        "in a container)",
+    )
     parser.add_argument("--port", type=_port, default=_DEFAULTS.port, help="API port (127.0.0.1)")
     parser.add_argument(
         "--downstream-port",
@@ -81,6 +87,7 @@ def parse_config(argv: Sequence[str] | None = None) -> DemoConfig:
     """Parse ``argv`` into a :class:`DemoConfig`."""
     ns = build_parser().parse_args(argv)
     return DemoConfig(
+        host=ns.host,
         port=ns.port,
         downstream_port=ns.downstream_port,
         redis_url=ns.redis_url,

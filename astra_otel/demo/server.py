@@ -28,6 +28,7 @@ from astra_otel.demo.traffic import TrafficGenerator
 __all__ = ["DemoConfig", "build_services", "make_server", "run", "start_in_thread"]
 
 HOST = "127.0.0.1"
+_ANY = ("0.0.0.0", "::")  # noqa: S104  # names of "all interfaces", compared, never bound here
 SERVICE_NAME = "astraguard-api"
 _log = logging.getLogger("astra_otel.demo")
 
@@ -36,6 +37,7 @@ _log = logging.getLogger("astra_otel.demo")
 class DemoConfig:
     """Everything the demo's command line sets."""
 
+    host: str = HOST  # bind address of both apps; 0.0.0.0 only inside a container
     port: int = 8000
     downstream_port: int = 8001
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -46,6 +48,11 @@ class DemoConfig:
     service_name: str = SERVICE_NAME
 
 
+def _local(host: str) -> str:
+    """The address this process reaches its own server bound to ``host`` at."""
+    return HOST if host in _ANY else host
+
+
 def build_services(config: DemoConfig, chaos: ChaosMonkey) -> DemoServices:
     """The API's collaborators: Redis memory engine, SQL store, detector, breaker."""
     detector = Detector(chaos)
@@ -54,14 +61,14 @@ def build_services(config: DemoConfig, chaos: ChaosMonkey) -> DemoServices:
         store=ResultStore(config.database_url),
         detector=detector,
         breaker=CircuitBreaker("anomaly-detector", recovery=detector.reload),
-        downstream_url=f"http://{HOST}:{config.downstream_port}",
+        downstream_url=f"http://{_local(config.host)}:{config.downstream_port}",
     )
 
 
-def make_server(app: object, port: int) -> uvicorn.Server:
+def make_server(app: object, port: int, host: str = HOST) -> uvicorn.Server:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]  # an ASGI app
-        host=HOST,
+        host=host,
         port=port,
         log_config=None,  # keep setup()'s logging bridge; no uvicorn handlers
         access_log=False,  # requests are logged as astra.request events
@@ -89,10 +96,10 @@ def run(config: DemoConfig) -> int:
     telemetry = setup(service_name=config.service_name)
     chaos = ChaosMonkey()
     services = build_services(config, chaos)
-    downstream = make_server(create_downstream_app(chaos), config.downstream_port)
-    api = make_server(create_app(services), config.port)
+    downstream = make_server(create_downstream_app(chaos), config.downstream_port, config.host)
+    api = make_server(create_app(services), config.port, config.host)
     traffic = TrafficGenerator(
-        f"http://{HOST}:{config.port}",
+        f"http://{_local(config.host)}:{config.port}",
         rps=config.traffic_rps,
         duration=config.traffic_duration,
         max_requests=config.traffic_max_requests,
@@ -102,7 +109,7 @@ def run(config: DemoConfig) -> int:
         traffic.start(wait_for_ready=30.0)
         _log.info(
             "demo API on http://%s:%d, downstream on :%d, traffic %.1f rps",
-            HOST,
+            config.host,
             config.port,
             config.downstream_port,
             config.traffic_rps,

@@ -29,6 +29,12 @@ def test_stack_command_line_parses() -> None:
     assert config.traffic_rps == 5.0
     assert config.traffic_duration > 0 and config.traffic_max_requests > 0
     assert config.service_name == "astraguard-api"
+    assert config.host == "127.0.0.1", "loopback unless asked otherwise"
+
+
+def test_host_can_be_set_for_containers() -> None:
+    """--host sets the bind address (compose passes 0.0.0.0)."""
+    assert parse_config(["--host", "0.0.0.0"]).host == "0.0.0.0"
 
 
 @pytest.mark.parametrize("argv", [["--port", "0"], ["--port", "70000"], ["--traffic-rps", "-1"]])

@@ -1,0 +1,252 @@
+"""A trivial FastAPI endpoint that logs one line, under uvicorn (one worker), loaded by wrk
+from a second process: bare app vs stock OpenTelemetry (FastAPIInstrumentor + SDK defaults +
+LoggingHandler, same three signals) vs ``astra_otel.setup()``, side by side in one run.
+
+Telemetry goes over OTLP/HTTP to a local sink started by the benchmark. Each wrk run is
+bounded in time. ``python -m benchmarks.bench_setup_fastapi serve MODE PORT SINK`` is the
+server program the benchmark starts.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+from benchmarks.__main__ import Options, Result
+
+MODES = ("bare", "stock", "ours")
+RPS_TARGET = 1.5
+P99_TARGET = 10.0
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+
+
+# --- the server program -------------------------------------------------------------------
+
+
+def _bare_logging() -> None:
+    import logging
+    import os
+
+    handler = logging.StreamHandler(open(os.devnull, "w"))  # noqa: SIM115  # process lifetime
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def _stock(sink: str) -> None:
+    import logging
+    import warnings
+
+    from opentelemetry import _logs, metrics, trace
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = Resource.create({"service.name": "bench-stock"})
+    tp = TracerProvider(resource=resource)
+    tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{sink}/v1/traces")))
+    trace.set_tracer_provider(tp)
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=f"{sink}/v1/metrics"), export_interval_millis=15_000
+    )
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    lp = LoggerProvider(resource=resource)
+    lp.add_log_record_processor(
+        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{sink}/v1/logs"))
+    )
+    _logs.set_logger_provider(lp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        logging.getLogger().addHandler(LoggingHandler(logger_provider=lp))
+    logging.getLogger().setLevel(logging.INFO)
+
+
+def _ours(sink: str) -> None:
+    import astra_otel
+
+    astra_otel.setup(
+        service_name="bench-ours",
+        endpoint=sink,
+        instrumentations=astra_otel.InstrumentationOptions(requests=False, redis=False),
+    )
+
+
+def make_app(mode: str, sink: str) -> Any:
+    """The benchmark app, wired for ``mode`` (bare, stock, ours)."""
+    import logging
+
+    if mode == "bare":
+        _bare_logging()
+    elif mode == "stock":
+        _stock(sink)
+    else:
+        _ours(sink)
+    import fastapi  # after setup(): FastAPIInstrumentor patches the class
+
+    app = fastapi.FastAPI()
+    log = logging.getLogger("bench.app")
+
+    @app.get("/")
+    async def index() -> dict[str, bool]:
+        log.info("handled request")
+        return {"ok": True}
+
+    if mode == "stock":
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app)
+    return app
+
+
+def serve(mode: str, port: int, sink: str) -> None:
+    """Run the app under uvicorn, one worker, on 127.0.0.1:``port``."""
+    import uvicorn
+
+    uvicorn.run(
+        make_app(mode, sink), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+
+
+# --- the load side ----------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    msg = f"server on port {port} did not start within {timeout:.0f} s"
+    raise RuntimeError(msg)
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def _wrk(port: int, connections: int, seconds: int) -> tuple[float, float]:
+    """(requests/s, p99 seconds) from one bounded wrk run."""
+    out = subprocess.run(
+        [
+            WRK,
+            f"-t{min(connections, 2)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99_match = re.search(r"\s99%\s+([\d.]+)(us|ms|s|m)\b", out)
+    if rps_match is None or p99_match is None:
+        msg = f"cannot parse wrk output:\n{out}"
+        raise RuntimeError(msg)
+    return float(rps_match.group(1)), float(p99_match.group(1)) * _UNITS[p99_match.group(2)]
+
+
+def _measure(mode: str, sink: str, seconds: int) -> tuple[float, float]:
+    port = _free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.bench_setup_fastapi", "serve", mode, str(port), sink],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as server:
+        try:
+            _wait_up(port)
+            _wrk(port, 16, 2)  # warm-up
+            rps, _ = _wrk(port, 16, seconds)
+            _, p99 = _wrk(port, 1, seconds)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    return rps, p99
+
+
+def run(options: Options) -> list[Result]:
+    """Bare, stock and ours, one after the other, with the same load."""
+    from astra_otel.testing import OtlpHttpSink
+
+    seconds = 4 if options.quick else 10
+    results: dict[str, tuple[float, float]] = {}
+    with OtlpHttpSink(decode=False) as sink:
+        for mode in MODES:
+            results[mode] = _measure(mode, sink.endpoint, seconds)
+    (bare_rps, bare_p99), (stock_rps, stock_p99), (ours_rps, ours_p99) = (results[m] for m in MODES)
+    rps_ratio = ours_rps / stock_rps
+    p99_ratio = ours_p99 / bare_p99
+    note = (
+        f"req/s at 16 conns: bare {bare_rps:.0f}, stock {stock_rps:.0f}, ours {ours_rps:.0f}; "
+        f"p99 at 1 conn: bare {bare_p99 * 1e3:.2f} ms, stock {stock_p99 * 1e3:.2f} ms, "
+        f"ours {ours_p99 * 1e3:.2f} ms; wrk {seconds} s per run"
+    )
+    return [
+        Result(
+            "FastAPI req/s at 16 conns: ours vs stock",
+            ours_rps,
+            stock_rps,
+            "req/s",
+            rps_ratio,
+            f"≥ {RPS_TARGET}",
+            rps_ratio >= RPS_TARGET,
+            note,
+        ),
+        Result(
+            "FastAPI p99 at 1 conn: ours vs bare",
+            ours_p99 * 1e3,
+            bare_p99 * 1e3,
+            "ms",
+            p99_ratio,
+            f"≤ {P99_TARGET:.0f}",
+            p99_ratio <= P99_TARGET,
+        ),
+        Result(
+            "FastAPI p99 at 1 conn: stock vs bare (reference)",
+            stock_p99 * 1e3,
+            bare_p99 * 1e3,
+            "ms",
+            stock_p99 / bare_p99,
+            "(stock)",
+            True,
+        ),
+        Result(
+            "FastAPI req/s at 16 conns: stock vs bare (reference)",
+            stock_rps,
+            bare_rps,
+            "req/s",
+            stock_rps / bare_rps,
+            "(stock)",
+            True,
+        ),
+    ]
+
+
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "serve":
+    serve(sys.argv[2], int(sys.argv[3]), sys.argv[4])

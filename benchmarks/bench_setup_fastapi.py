@@ -7,6 +7,10 @@ bounded in time. ``python -m benchmarks.bench_setup_fastapi serve MODE PORT SINK
 server program the benchmark starts.
 """
 
+# Imports inside functions are deliberate: each server mode must load only its own wiring,
+# and fastapi must be imported after setup() patched it.
+# ruff: noqa: PLC0415
+
 from __future__ import annotations
 
 import re

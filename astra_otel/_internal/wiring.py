@@ -192,6 +192,7 @@ class _Wiring:
         remove_log_handlers()
         if self.prometheus_server is not None:
             self.prometheus_server.shutdown()
+            self.prometheus_server.server_close()
         reset_providers()
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+
+import pytest
+import requests
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics.export import AggregationTemporality, HistogramDataPoint
 
+from astra_otel import MetricsOptions
 from astra_otel._internal.metrics import SECONDS_BUCKETS
 from astra_otel.testing import capture_telemetry
 
@@ -68,3 +73,19 @@ def test_self_metrics_have_the_agreed_names_and_units() -> None:
             for p in cap.metric("astra.telemetry.dropped").data.data_points
         }  # type: ignore[union-attr]
         assert reasons == {"queue_full", "export_failed"}
+
+
+def test_prometheus_pull_endpoint_serves_self_metrics_on_loopback() -> None:
+    """metrics.prometheus_port serves OpenMetrics on 127.0.0.1 with the agreed names."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    with capture_telemetry(service_name="prom", metrics=MetricsOptions(prometheus_port=port)):
+        metrics.get_meter("app").create_counter("jobs.done", unit="{job}").add(2)
+        body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert 'astra_telemetry_dropped_total{astra_telemetry_reason="queue_full"' in body
+    assert "astra_telemetry_exported_total" in body
+    assert "astra_telemetry_queue_size" in body
+    assert "jobs_done_total" in body
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2)

@@ -190,23 +190,39 @@ def _create(meter: metrics.Meter, spec: ins.InstrumentSpec) -> _Instrument:
 
 
 _default: Catalogue | None = None
+_default_providers: tuple[object, object] | None = None
 _default_lock = threading.Lock()
 
 
+def _global_providers() -> tuple[object, object]:
+    return metrics.get_meter_provider(), trace.get_tracer_provider()
+
+
 def get_catalogue() -> Catalogue:
-    """The process-wide catalogue on the global providers, created on first use."""
-    global _default  # noqa: PLW0603  # one lazily created default, like the OTel globals
+    """The process-wide catalogue on the global providers.
+
+    Created on first use, and again whenever the global providers were replaced since (a
+    ``setup()`` after first use, or ``astra_otel.testing`` resetting them between tests), so
+    it never records into a provider that was shut down.
+    """
+    global _default, _default_providers  # noqa: PLW0603  # one cached default, like the OTel globals
+    providers = _global_providers()
     current = _default
-    if current is None:
+    if current is None or providers != _default_providers:
         with _default_lock:
-            if _default is None:
+            if _default is None or providers != _default_providers:
                 _default = Catalogue()
+                _default_providers = providers
             current = _default
     return current
 
 
 def set_catalogue(catalogue: Catalogue | None) -> None:
-    """Replace the process-wide catalogue (``None`` recreates it on next use); for tests."""
-    global _default  # noqa: PLW0603  # see get_catalogue
+    """Replace the process-wide catalogue (``None`` recreates it on next use); for tests.
+
+    A catalogue set here is used until the global providers change.
+    """
+    global _default, _default_providers  # noqa: PLW0603  # see get_catalogue
     with _default_lock:
         _default = catalogue
+        _default_providers = _global_providers() if catalogue is not None else None

@@ -13,7 +13,6 @@ import pytest
 import redis
 
 from astra_otel._internal.params import environ_snapshot
-from astra_otel.catalogue import set_catalogue
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.settings import load_stack_settings
 from astra_otel.testing import Capture, capture_telemetry
@@ -77,8 +76,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def telemetry() -> Iterator[Capture]:
-    """setup()'s wiring into memory; the default catalogue is rebuilt on its providers."""
+    """setup()'s wiring into memory (the default catalogue follows its providers)."""
     with capture_telemetry(service_name="astraguard-api-test") as cap:
-        set_catalogue(None)
         yield cap
-    set_catalogue(None)

@@ -23,7 +23,7 @@ from typing import Any
 
 from benchmarks.__main__ import Options, Result
 
-MODES = ("bare", "stock", "ours")
+MODES = ("bare", "stock", "ours", "ours-no-gc-freeze")
 RPS_TARGET = 1.5
 P99_TARGET = 10.0
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -76,13 +76,14 @@ def _stock(sink: str) -> None:
     logging.getLogger().setLevel(logging.INFO)
 
 
-def _ours(sink: str) -> None:
+def _ours(sink: str, gc_freeze: bool) -> None:
     import astra_otel
 
     astra_otel.setup(
         service_name="bench-ours",
         endpoint=sink,
         instrumentations=astra_otel.InstrumentationOptions(requests=False, redis=False),
+        gc_freeze=gc_freeze,
     )
 
 
@@ -95,7 +96,7 @@ def make_app(mode: str, sink: str) -> Any:
     elif mode == "stock":
         _stock(sink)
     else:
-        _ours(sink)
+        _ours(sink, gc_freeze=mode == "ours")
     import fastapi  # after setup(): FastAPIInstrumentor patches the class
 
     app = fastapi.FastAPI()
@@ -203,13 +204,20 @@ def run(options: Options) -> list[Result]:
     with OtlpHttpSink(decode=False) as sink:
         for mode in MODES:
             results[mode] = _measure(mode, sink.endpoint, seconds)
-    (bare_rps, bare_p99), (stock_rps, stock_p99), (ours_rps, ours_p99) = (results[m] for m in MODES)
+    bare_rps, bare_p99 = results["bare"]
+    stock_rps, stock_p99 = results["stock"]
+    ours_rps, ours_p99 = results["ours"]
+    nogc_rps, nogc_p99 = results["ours-no-gc-freeze"]
     rps_ratio = ours_rps / stock_rps
     p99_ratio = ours_p99 / bare_p99
     note = (
         f"req/s at 16 conns: bare {bare_rps:.0f}, stock {stock_rps:.0f}, ours {ours_rps:.0f}; "
         f"p99 at 1 conn: bare {bare_p99 * 1e3:.2f} ms, stock {stock_p99 * 1e3:.2f} ms, "
         f"ours {ours_p99 * 1e3:.2f} ms; wrk {seconds} s per run"
+    )
+    nogc_note = (
+        f"setup(gc_freeze=False): {nogc_rps:.0f} req/s at 16 conns, "
+        f"p99 {nogc_p99 * 1e3:.2f} ms at 1 conn"
     )
     return [
         Result(
@@ -239,6 +247,16 @@ def run(options: Options) -> list[Result]:
             stock_p99 / bare_p99,
             "(stock)",
             True,
+        ),
+        Result(
+            "FastAPI p99 at 1 conn: ours with vs without gc.freeze (reference)",
+            ours_p99 * 1e3,
+            nogc_p99 * 1e3,
+            "ms",
+            ours_p99 / nogc_p99,
+            "(measure)",
+            True,
+            nogc_note,
         ),
         Result(
             "FastAPI req/s at 16 conns: stock vs bare (reference)",

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
     topology_cli.add_parser(cmds)  # `stack topology up|down|status|sync` (issue 7)
+    sub.add_parser(
+        "demo",
+        add_help=False,
+        help="run the demo AstraGuard service in the foreground "
+        "(same options as `python -m astra_otel.demo`; `astra-otel demo --help`)",
+    )
     return parser
 
 
@@ -124,6 +130,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``astra-otel`` console script."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["demo"]:
+        # Imported here: the demo needs the optional [demo] extra (uvicorn, redis, ...).
+        from astra_otel.demo.cli import main as demo_main  # noqa: PLC0415
+
+        return demo_main(raw[1:], prog="astra-otel demo")
     args = _parser().parse_args(argv)
     try:
         return _run(args)

@@ -83,9 +83,11 @@ def build_parser(prog: str = "python -m astra_otel.demo") -> argparse.ArgumentPa
     return parser
 
 
-def parse_config(argv: Sequence[str] | None = None) -> DemoConfig:
+def parse_config(
+    argv: Sequence[str] | None = None, prog: str = "python -m astra_otel.demo"
+) -> DemoConfig:
     """Parse ``argv`` into a :class:`DemoConfig`."""
-    ns = build_parser().parse_args(argv)
+    ns = build_parser(prog).parse_args(argv)
     return DemoConfig(
         host=ns.host,
         port=ns.port,
@@ -99,6 +101,6 @@ def parse_config(argv: Sequence[str] | None = None) -> DemoConfig:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m astra_otel.demo") -> int:
     """Run the demo until interrupted."""
-    return run(parse_config(argv))
+    return run(parse_config(argv, prog))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from astra_otel.cli import main as astra_otel_main
 from astra_otel.demo.cli import parse_config
 
 
@@ -43,3 +44,13 @@ def test_bad_values_exit_with_usage_error(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as info:
         parse_config(argv)
     assert info.value.code == 2
+
+
+def test_astra_otel_demo_subcommand_uses_the_demo_parser(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`astra-otel demo ...` hands its arguments to the demo's parser (usage names the command)."""
+    with pytest.raises(SystemExit) as info:
+        astra_otel_main(["demo", "--port", "0"])
+    assert info.value.code == 2
+    assert "usage: astra-otel demo" in capsys.readouterr().err

@@ -181,7 +181,8 @@ def collector_metric(stack: RunningStack, name: str, **labels: str) -> float | N
     total = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+            named = sample.name in (name, f"{name}_total")
+            if named and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
 

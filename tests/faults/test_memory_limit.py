@@ -1,0 +1,116 @@
+"""Fault 5: the collector reaches its memory limit.
+
+A second collector runs with ``memory_limiter`` at 48 MiB (soft limit 32 MiB) while four
+clients push large span batches as fast as they can. The limiter refuses data with gRPC
+UNAVAILABLE ("data refused due to high memory usage"), which the SDK's OTLP exporter
+retries with backoff; the collector is never OOM-killed. What the collector accepted is
+all exported; what is lost is only what a client gave up on after its export timeout
+(counted here, as ``setup()`` counts it in ``health()``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from astra_otel.stack.running import RunningStack
+
+from ._support import SpanSource, collector_metric, poll, second_stack, unique_service
+
+pytestmark = pytest.mark.e2e
+
+CLIENTS = 4
+SPANS_PER_BATCH = 1000
+PAD = 1000
+MAX_BATCHES_PER_CLIENT = 8
+AFTER_FIRST_REFUSAL_S = 3.0
+LOAD_LIMIT_S = 60.0
+EXPORT_TIMEOUT_S = 15.0
+
+
+@pytest.fixture(scope="module")
+def small_memory_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """Jaeger and a collector whose memory_limiter is set to 48 MiB, spike 16 MiB."""
+    env = {"OTELCOL_MEMORY_LIMIT_MIB": "48", "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": "16"}
+    with second_stack(tmp_path_factory.mktemp("memory") / "state", env=env) as running:
+        yield running
+
+
+def test_memory_limit_refuses_retryably_and_loses_nothing_accepted(
+    small_memory_stack: RunningStack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Refusals happen, the SDK retries them, the collector survives, and every span it
+    accepted reaches both exporters."""
+    stack = small_memory_stack
+    pid = stack.stack.pid("collector")
+    service = unique_service("memory")
+    sources = [
+        SpanSource(stack.otlp_grpc, service, pad=PAD, timeout=EXPORT_TIMEOUT_S)
+        for _ in range(CLIENTS)
+    ]
+    stop = threading.Event()
+    deadline = time.monotonic() + LOAD_LIMIT_S
+
+    def push(source: SpanSource) -> None:
+        for _ in range(MAX_BATCHES_PER_CLIENT):  # bounded in count and time
+            if stop.is_set() or time.monotonic() > deadline:
+                return
+            source.send(SPANS_PER_BATCH)
+
+    caplog.set_level(logging.WARNING, logger="opentelemetry.exporter.otlp.proto.grpc")
+    threads = [threading.Thread(target=push, args=(s,), daemon=True) for s in sources]
+    for thread in threads:
+        thread.start()
+    # Keep pushing a little past the first refusal, so refusals are retried, then stop.
+    for _ in range(int(LOAD_LIMIT_S * 4)):
+        if not any(t.is_alive() for t in threads):
+            break
+        if (collector_metric(stack, "otelcol_receiver_refused_spans") or 0) > 0:
+            time.sleep(AFTER_FIRST_REFUSAL_S)
+            break
+        time.sleep(0.25)
+    stop.set()
+    for thread in threads:
+        thread.join(LOAD_LIMIT_S + EXPORT_TIMEOUT_S * 2)
+    for source in sources:
+        source.close()
+
+    accepted = sum(len(s.accepted) for s in sources)
+    lost = sum(s.rejected for s in sources)
+    refused = collector_metric(stack, "otelcol_receiver_refused_spans") or 0.0
+    sys.stderr.write(
+        f"[faults] memory limit: accepted {accepted}, refused (then retried) {refused:.0f}, "
+        f"lost after the client's {EXPORT_TIMEOUT_S:.0f} s timeout {lost}\n"
+    )
+    assert refused > 0, "the memory limiter never refused: the test did not reach the limit"
+    retried = [
+        r.getMessage()
+        for r in caplog.records
+        if "retrying" in r.getMessage() and "high memory usage" in r.getMessage()
+    ]
+    assert retried, "the SDK never retried a refusal"
+    assert stack.stack.pid("collector") == pid, "the collector died or restarted"
+    assert stack.stack.healthy("collector")
+    assert accepted > 0
+
+    counts: dict[str, float | None] = {}
+
+    def all_exported() -> bool | None:
+        counts["received"] = collector_metric(stack, "otelcol_receiver_accepted_spans")
+        counts["jaeger"] = collector_metric(
+            stack, "otelcol_exporter_sent_spans", exporter="otlp_grpc/jaeger"
+        )
+        counts["file"] = collector_metric(
+            stack, "otelcol_exporter_sent_spans", exporter="file/traces"
+        )
+        return True if set(counts.values()) == {accepted} else None
+
+    try:
+        poll(all_exported, f"all {accepted} accepted spans exported", 90)
+    finally:
+        sys.stderr.write(f"[faults] memory limit: exported {counts}\n")

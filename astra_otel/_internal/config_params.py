@@ -43,6 +43,7 @@ __all__ = [
     "RESOURCE_ATTRIBUTES",
     "SAMPLER",
     "SAMPLER_ARG",
+    "SEMCONV_OPT_IN",
     "SERVICE_NAME",
     "SERVICE_NAMESPACE",
     "SERVICE_VERSION",
@@ -524,6 +525,19 @@ FASTAPI_EXCLUDE_SPANS = register(
         parse_csv,
         "comma-separated subset of receive, send (empty to keep both)",
         "FastAPI per-message ASGI spans left out.",
+    )
+)
+
+SEMCONV_OPT_IN = register(
+    Param[tuple[str, ...]](
+        "instrumentations.semconv_opt_in",
+        ("OTEL_SEMCONV_STABILITY_OPT_IN",),
+        ("http", "database"),
+        parse_csv,
+        "comma-separated subset of http, http/dup, database, database/dup",
+        "Semantic-convention mode of the instrumentations. Default: the stable HTTP and "
+        "database conventions (`http.server.request.duration` in seconds, which the "
+        "dashboards query), not the contrib default (old names).",
     )
 )
 

@@ -15,7 +15,7 @@ from typing import Any
 from astra_otel._internal.redaction import SENSITIVE_HEADER_PATTERNS
 from astra_otel._internal.settings import InstrumentationSettings
 
-__all__ = ["Instrumented", "fastapi_kwargs", "instrument_libraries"]
+__all__ = ["Instrumented", "apply_semconv_mode", "fastapi_kwargs", "instrument_libraries"]
 
 
 def _importable(module: str) -> bool:
@@ -94,6 +94,26 @@ _LIBRARIES = {
 }
 
 
+def apply_semconv_mode(opt_in: tuple[str, ...]) -> None:
+    """Set the instrumentations' semantic-convention mode from our settings.
+
+    The contrib instrumentations read ``OTEL_SEMCONV_STABILITY_OPT_IN`` from the
+    environment themselves, once; we resolve it like every other setting (default: the
+    stable conventions) and hand the result to their registry before instrumenting.
+    """
+    from opentelemetry.instrumentation import _semconv  # noqa: PLC0415  # optional library
+
+    stability = _semconv._OpenTelemetrySemanticConventionStability
+    stability._initialize()
+    modes = _semconv._StabilityMode
+    signals = _semconv._OpenTelemetryStabilitySignalType
+    mapping = stability._OTEL_SEMCONV_STABILITY_SIGNAL_MAPPING
+    mapping[signals.HTTP] = stability._filter_mode(list(opt_in), modes.HTTP, modes.HTTP_DUP)
+    mapping[signals.DATABASE] = stability._filter_mode(
+        list(opt_in), modes.DATABASE, modes.DATABASE_DUP
+    )
+
+
 def instrument_libraries(
     settings: InstrumentationSettings,
     tracer_provider: Any,
@@ -101,6 +121,9 @@ def instrument_libraries(
 ) -> Instrumented:
     """Instrument every enabled, importable library; a failing one is skipped, not raised."""
     done = Instrumented()
+    if _importable("opentelemetry.instrumentation"):
+        with contextlib.suppress(Exception):  # an old contrib without the registry
+            apply_semconv_mode(settings.semconv_opt_in)
     providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
     for name, (module, instrument) in _LIBRARIES.items():
         if not getattr(settings, name) or not _importable(module):

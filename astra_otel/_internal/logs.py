@@ -71,8 +71,6 @@ def _attributes(record: logging.LogRecord) -> dict[str, Any]:
         "code.file.path": record.pathname,
         "code.function.name": record.funcName,
         "code.line.number": record.lineno,
-        "thread.id": record.thread or 0,
-        "thread.name": record.threadName or "",
     }
     for key, value in vars(record).items():
         if key not in _RESERVED and not key.startswith("_"):

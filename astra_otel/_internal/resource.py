@@ -14,7 +14,7 @@ from opentelemetry.util.types import AttributeValue
 
 from astra_otel._internal.settings import Settings
 
-__all__ = ["build_resource", "new_instance_id", "renew_instance_id"]
+__all__ = ["CachedHashResource", "build_resource", "new_instance_id", "renew_instance_id"]
 
 INSTANCE_ID = "service.instance.id"
 
@@ -36,6 +36,22 @@ def _process_attributes() -> dict[str, AttributeValue]:
     }
 
 
+class CachedHashResource(Resource):
+    """A Resource whose hash is computed once.
+
+    The OTLP encoders group every span/log record by ``hash(resource)``, which for the
+    SDK's Resource is a JSON dump of all attributes each time (~15 µs per item).
+    """
+
+    _astra_hash: int | None = None
+
+    def __hash__(self) -> int:
+        cached = self._astra_hash
+        if cached is None:
+            cached = self._astra_hash = super().__hash__()
+        return cached
+
+
 def build_resource(settings: Settings, instance_id: str) -> Resource:
     """Resource attributes: explicit settings win over ``OTEL_RESOURCE_ATTRIBUTES``."""
     attrs: dict[str, AttributeValue] = dict(_process_attributes())
@@ -50,7 +66,7 @@ def build_resource(settings: Settings, instance_id: str) -> Resource:
     attrs["telemetry.sdk.language"] = "python"
     attrs["telemetry.sdk.name"] = "opentelemetry"
     attrs["telemetry.distro.name"] = "astra-otel"
-    return Resource(attrs)
+    return CachedHashResource(attrs)
 
 
 def _sdk_child_instance_id() -> str:
@@ -72,4 +88,6 @@ def renew_instance_id(resource: Resource) -> str:
     attrs[INSTANCE_ID] = instance_id
     attrs["process.pid"] = os.getpid()
     resource._attributes = BoundedAttributes(attributes=attrs, immutable=True)
+    if isinstance(resource, CachedHashResource):
+        resource._astra_hash = None
     return instance_id

@@ -94,6 +94,7 @@ class InstrumentationOptions:
     capture_headers: bool | None = None
     excluded_urls: tuple[str, ...] | None = None
     fastapi_exclude_spans: tuple[str, ...] | None = None
+    semconv_opt_in: tuple[str, ...] | None = None
 
 
 # --- what the wiring receives (fully resolved, hashable, comparable) ---
@@ -159,6 +160,7 @@ class InstrumentationSettings:
     capture_headers: bool
     excluded_urls: tuple[str, ...]
     fastapi_exclude_spans: tuple[str, ...]
+    semconv_opt_in: tuple[str, ...] = ("http", "database")
 
 
 @dataclass(frozen=True)
@@ -285,6 +287,7 @@ _CHECKS.update(
         "instrumentations.capture_headers": _check_bool,
         "instrumentations.excluded_urls": _check_tuple,
         "instrumentations.fastapi_exclude_spans": _check_tuple,
+        "instrumentations.semconv_opt_in": _check_tuple,
     }
 )
 for _name in p.INSTRUMENT:
@@ -402,6 +405,7 @@ def load_settings(
         capture_headers=r.get(p.CAPTURE_HEADERS),
         excluded_urls=r.get(p.EXCLUDED_URLS),
         fastapi_exclude_spans=r.get(p.FASTAPI_EXCLUDE_SPANS),
+        semconv_opt_in=r.get(p.SEMCONV_OPT_IN),
     )
     version = r.get(p.SERVICE_VERSION) or attr_map.get("service.version")
     namespace = r.get(p.SERVICE_NAMESPACE) or attr_map.get("service.namespace")

@@ -132,7 +132,11 @@ def test_sql_statements_carry_no_literal_values() -> None:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text(f"SELECT 1 WHERE 'pw' = '{SECRET}' AND 5 > 3"))
         engine.dispose()
-        spans = [s for s in cap.spans() if s.attributes and "db.system" in s.attributes]
+        spans = [
+            s
+            for s in cap.spans()
+            if s.attributes and ("db.system.name" in s.attributes or "db.system" in s.attributes)
+        ]
         assert spans
         statements = [
             s.attributes.get("db.statement") or s.attributes.get("db.query.text")
@@ -176,3 +180,17 @@ def test_uninstrumented_after_shutdown() -> None:
     with capture_telemetry(service_name="i"):
         assert fastapi.FastAPI is not ORIGINAL_FASTAPI
     assert fastapi.FastAPI is ORIGINAL_FASTAPI
+
+
+def test_fastapi_uses_stable_http_semconv_by_default() -> None:
+    """Server metrics are http.server.request.duration in seconds (what dashboards query),
+    spans carry http.request.method / http.response.status_code."""
+    with capture_telemetry(service_name="i") as cap:
+        _get(_app(), "/items/2")
+        names = {m.name: m for m in cap.metrics()}
+        assert "http.server.request.duration" in names
+        assert names["http.server.request.duration"].unit == "s"
+        assert "http.server.duration" not in names
+        attrs = cap.spans()[0].attributes or {}
+        assert attrs["http.request.method"] == "GET"
+        assert attrs["http.response.status_code"] == 200

@@ -9,6 +9,7 @@ recorded with literals replaced (see :mod:`astra_otel._internal.redaction`).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 from typing import Any
 
@@ -101,8 +102,7 @@ def apply_semconv_mode(opt_in: tuple[str, ...]) -> None:
     environment themselves, once; we resolve it like every other setting (default: the
     stable conventions) and hand the result to their registry before instrumenting.
     """
-    from opentelemetry.instrumentation import _semconv  # noqa: PLC0415  # optional library
-
+    _semconv: Any = importlib.import_module("opentelemetry.instrumentation._semconv")
     stability = _semconv._OpenTelemetrySemanticConventionStability
     stability._initialize()
     modes = _semconv._StabilityMode

@@ -1,0 +1,176 @@
+"""Collector capacity: ``telemetrygen`` (collector-contrib, the collector's release) sends
+spans at increasing paced rates through the full pipeline (memory_limiter, batch, Jaeger
+exporter with its persistent queue, file exporter) of a stack of its own.
+
+A rate is *lossless* when the collector refused nothing and every span it accepted was
+received by Jaeger (Jaeger's own receiver counter) and written by the file exporter. For
+each rate: the collector's CPU (cores = CPU seconds / wall seconds, from the start of the
+send until everything is delivered) and its peak RSS. Target: >= 20,000 spans/s lossless
+within one core and 300 MiB.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from astra_otel.stack.running import RunningStack
+from benchmarks.__main__ import Options, Result
+from benchmarks.bench_pipeline_common import (
+    bench_stack,
+    collector_metric,
+    cpu_seconds,
+    peak_rss_bytes,
+    say,
+    telemetrygen,
+    wait_until,
+)
+
+TARGET_SPANS_S = 20_000.0
+MAX_CORES = 1.0
+MAX_RSS_MIB = 300.0
+CHILD_SPANS = 9  # 10 spans per trace
+# One telemetrygen worker paces about 1,500 spans/s here; enough workers for the rate.
+SPANS_PER_WORKER = 1_000.0
+DRAIN_S = 60.0
+
+
+def _jaeger_received(stack: RunningStack) -> float:
+    jaeger = stack.stack.components["jaeger"].url("self_metrics", "/metrics")
+    text = requests.get(jaeger, timeout=5).text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name in ("otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total")
+    )
+
+
+def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dict[str, float]:
+    pid = stack.stack.pid("collector")
+    assert pid is not None
+    before = {
+        "accepted": collector_metric(stack, "otelcol_receiver_accepted_spans"),
+        "refused": collector_metric(stack, "otelcol_receiver_refused_spans"),
+        "file": collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces"),
+        "jaeger": _jaeger_received(stack),
+    }
+    # telemetrygen's --rate paces every span (children included), per worker.
+    workers = max(1, round(rate / SPANS_PER_WORKER))
+    spans_per_worker_s = rate / workers
+    cpu0, wall0 = cpu_seconds(pid), time.monotonic()
+    subprocess.run(
+        [
+            gen,
+            "traces",
+            "--otlp-insecure",
+            "--otlp-endpoint",
+            stack.otlp_grpc.removeprefix("http://"),
+            "--service",
+            f"bench-capacity-{int(rate)}",
+            "--workers",
+            str(workers),
+            "--rate",
+            f"{spans_per_worker_s:.3f}",
+            "--child-spans",
+            str(CHILD_SPANS),
+            "--duration",
+            f"{seconds:.0f}s",
+            "--telemetry-attributes",
+            'bench.kind="capacity"',
+        ],
+        capture_output=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    send_wall = time.monotonic() - wall0
+
+    def delta(name: str) -> float:
+        if name == "jaeger":
+            return _jaeger_received(stack) - before[name]
+        if name == "file":
+            now = collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces")
+            return now - before[name]
+        return collector_metric(stack, f"otelcol_receiver_{name}_spans") - before[name]
+
+    def delivered() -> bool:
+        accepted = delta("accepted")
+        return accepted > 0 and delta("jaeger") >= accepted and delta("file") >= accepted
+
+    wait_until(delivered, DRAIN_S)
+    wall = time.monotonic() - wall0
+    accepted = delta("accepted")
+    result = {
+        "rate": rate,
+        "achieved": accepted / seconds,
+        "send_wall": send_wall,
+        "accepted": accepted,
+        "refused": delta("refused"),
+        "jaeger": delta("jaeger"),
+        "file": delta("file"),
+        "cores": (cpu_seconds(pid) - cpu0) / wall,
+        "rss_mib": peak_rss_bytes(pid) / 2**20,
+    }
+    # Lossless is about the pipeline: nothing refused, everything accepted delivered. The
+    # rate is what the collector accepted per second of sending (telemetrygen shares the
+    # two cores and may fall short of the pace asked for).
+    result["lossless"] = float(
+        result["refused"] == 0 and result["jaeger"] >= accepted and result["file"] >= accepted
+    )
+    say(
+        f"rate {rate:.0f}/s: accepted {accepted:.0f} ({result['achieved']:.0f}/s), refused "
+        f"{result['refused']:.0f}, Jaeger {result['jaeger']:.0f}, file {result['file']:.0f}, "
+        f"{result['cores']:.2f} cores, peak RSS {result['rss_mib']:.0f} MiB"
+    )
+    return result
+
+
+def run(options: Options) -> list[Result]:
+    """Step the rate up until a step loses data; report the best lossless step."""
+    gen = str(telemetrygen())
+    rates = (5_000.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 60_000.0)
+    seconds = 5.0 if options.quick else 10.0
+    steps: list[dict[str, float]] = []
+    with bench_stack(("jaeger", "collector", "prometheus")) as stack:
+        for rate in rates:  # bounded: six steps, each bounded in time
+            step = _one_rate(stack, gen, rate, seconds)
+            steps.append(step)
+            if not step["lossless"]:
+                break
+            if len(steps) > 1 and step["achieved"] < 1.05 * steps[-2]["achieved"]:
+                break  # the generator cannot produce more on this machine
+    lossless = [s for s in steps if s["lossless"]]
+    best = max(lossless, key=lambda s: s["achieved"]) if lossless else steps[0]
+    best_rate = best["achieved"] if lossless else 0.0
+    ok = (
+        best_rate >= TARGET_SPANS_S
+        and best["cores"] <= MAX_CORES
+        and best["rss_mib"] <= MAX_RSS_MIB
+    )
+    failed = [s for s in steps if not s["lossless"]]
+    tried = ", ".join(f"{s['rate']:.0f}" for s in steps)
+    note = (
+        f"collector at the best lossless step: {best['cores']:.2f} cores, peak RSS "
+        f"{best['rss_mib']:.0f} MiB; steps tried {tried} spans/s"
+    )
+    if failed:
+        f = failed[0]
+        note += (
+            f"; first lossy step {f['rate']:.0f}/s: accepted {f['accepted']:.0f}, refused "
+            f"{f['refused']:.0f}, Jaeger {f['jaeger']:.0f}, file {f['file']:.0f}"
+        )
+    return [
+        Result(
+            "collector capacity, lossless (telemetrygen)",
+            best_rate,
+            TARGET_SPANS_S,
+            "spans/s",
+            best_rate / TARGET_SPANS_S,
+            "≥ 1.00 of 20k spans/s, ≤ 1 core, ≤ 300 MiB",
+            ok,
+            note,
+        )
+    ]

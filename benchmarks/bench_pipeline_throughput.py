@@ -1,0 +1,145 @@
+"""Throughput without loss, and CPU per exported span: one Python process emitting spans
+(5 attributes each) through a real collector into Jaeger, ``setup()`` vs the raw SDK with
+its default settings (``benchmarks/bench_pipeline_emitter.py``), in the same run.
+
+* Lossless rate: paced rates step up; a step is lossless when the emitter kept the pace
+  and Jaeger received (its own receiver counter) every span emitted. Ours and raw
+  alternate at each step. Target: ours >= 2x raw.
+* CPU per span: both paced at 5,000 spans/s, whole-process CPU (export thread included,
+  shutdown flush included) divided by the spans emitted, alternating rounds, median.
+  Target: ours <= 0.6x raw.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from astra_otel.stack.running import RunningStack
+from benchmarks.__main__ import Options, Result
+from benchmarks.bench_pipeline_common import bench_stack, say, wait_until
+
+RATES = (1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 12_000.0, 16_000.0, 24_000.0)
+CPU_RATE = 5_000.0
+MODES = ("ours", "raw")
+KEEP_PACE = 0.97  # a step counts only if the emitter emitted this share of rate x seconds
+
+
+def _jaeger_received(stack: RunningStack) -> float:
+    jaeger = stack.stack.components["jaeger"].url("self_metrics", "/metrics")
+    text = requests.get(jaeger, timeout=5).text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name in ("otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total")
+    )
+
+
+def emit(stack: RunningStack, mode: str, rate: float, seconds: float) -> dict[str, Any]:
+    """Run the emitter once; its report plus the spans Jaeger received from it."""
+    before = _jaeger_received(stack)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.bench_pipeline_emitter",
+            mode,
+            stack.otlp_http,
+            f"bench-{mode}-{uuid.uuid4().hex[:6]}",
+            str(rate),
+            str(seconds),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds * 3 + 120,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    emitted = int(report["emitted"])
+    wait_until(lambda: _jaeger_received(stack) - before >= emitted, 20.0)
+    time.sleep(2.0)  # let stragglers (duplicates) show too
+    report["received"] = _jaeger_received(stack) - before
+    report["kept_pace"] = emitted >= KEEP_PACE * rate * seconds
+    report["lossless"] = report["kept_pace"] and report["received"] >= emitted
+    return report
+
+
+def _lossless_rates(stack: RunningStack, seconds: float) -> dict[str, float]:
+    best = dict.fromkeys(MODES, 0.0)
+    alive = set(MODES)
+    for rate in RATES:  # bounded: eight steps per mode
+        for mode in MODES if int(rate) % 2 else reversed(MODES):
+            if mode not in alive:
+                continue
+            r = emit(stack, mode, rate, seconds)
+            say(
+                f"{mode:4} {rate:6.0f}/s: emitted {r['emitted']}, Jaeger received "
+                f"{r['received']:.0f}, cpu {r['cpu']:.1f} s, shutdown {r['shutdown']:.1f} s"
+            )
+            if r["lossless"]:
+                best[mode] = rate
+            else:
+                alive.discard(mode)
+        if not alive:
+            break
+    return best
+
+
+def _cpu_per_span(stack: RunningStack, seconds: float, rounds: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {m: [] for m in MODES}
+    lost: dict[str, float] = dict.fromkeys(MODES, 0.0)
+    for i in range(rounds):
+        for mode in MODES if i % 2 == 0 else reversed(MODES):
+            r = emit(stack, mode, CPU_RATE, seconds)
+            samples[mode].append(r["cpu"] / max(r["emitted"], 1) * 1e6)
+            lost[mode] += max(r["emitted"] - r["received"], 0)
+            say(f"{mode:4} cpu/span {samples[mode][-1]:.1f} µs (emitted {r['emitted']})")
+    return {
+        **{m: statistics.median(v) for m, v in samples.items()},
+        **{f"{m}_lost": v for m, v in lost.items()},
+    }
+
+
+def run(options: Options) -> list[Result]:
+    """Lossless rate and CPU per span, ours vs raw SDK defaults, same collector."""
+    seconds = 3.0 if options.quick else 5.0
+    rounds = 2 if options.quick else 4
+    with bench_stack(("jaeger", "collector")) as stack:
+        best = _lossless_rates(stack, seconds)
+        cpu = _cpu_per_span(stack, seconds * 2, rounds)
+    tput_ratio = best["ours"] / best["raw"] if best["raw"] else float("inf")
+    cpu_ratio = cpu["ours"] / cpu["raw"]
+    top = RATES[-1]
+    return [
+        Result(
+            "lossless span rate, one process",
+            best["ours"],
+            best["raw"],
+            "spans/s",
+            tput_ratio,
+            "≥ 2.00",
+            tput_ratio >= 2.0,
+            f"highest step sent == received in Jaeger; steps {RATES[0]:.0f}..{top:.0f}/s, "
+            f"{seconds:.0f} s each",
+        ),
+        Result(
+            f"CPU per exported span at {CPU_RATE:.0f}/s",
+            cpu["ours"],
+            cpu["raw"],
+            "µs",
+            cpu_ratio,
+            "≤ 0.60",
+            cpu_ratio <= 0.6,
+            f"median of {rounds} alternating rounds of {seconds * 2:.0f} s; spans lost: "
+            f"ours {cpu['ours_lost']:.0f}, raw {cpu['raw_lost']:.0f}",
+        ),
+    ]

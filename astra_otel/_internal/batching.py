@@ -15,11 +15,11 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from opentelemetry import context as otel_context
 
-__all__ = ["Batcher", "SignalStats"]
+__all__ = ["Batcher", "QueueProcessorMixin", "SignalStats"]
 
 T = TypeVar("T")
 
@@ -166,3 +166,24 @@ class Batcher(Generic[T]):
         """In a forked child: forget the parent's queued items, start a fresh thread."""
         self._stats.reset()
         self._start()
+
+
+class QueueProcessorMixin:
+    """flush/shutdown shared by the span and log processors built on a :class:`Batcher`."""
+
+    batcher: Batcher[Any]
+    _slot: Any  # ExporterSlot: shut down after the drain to abort an OTLP retry wait
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Export everything queued within the timeout."""
+        return self.batcher.flush(timeout_millis / 1000.0)
+
+    def shutdown(self) -> None:
+        """Drain (up to 30 s), then shut the exporter down."""
+        self.stop(30.0)
+
+    def stop(self, timeout: float) -> bool:
+        """Drain within ``timeout`` seconds, then shut the exporter down."""
+        ok = self.batcher.shutdown(timeout)
+        self._slot.shutdown()
+        return ok

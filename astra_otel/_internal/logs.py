@@ -24,7 +24,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from astra_otel._internal.batching import Batcher, SignalStats
+from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.settings import LogsSettings
 
@@ -112,7 +112,7 @@ class _Converter:
         )
 
 
-class QueueLogProcessor(LogRecordProcessor):
+class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
     """Appends records (API-emitted or bridged) to a drop-oldest queue; a thread exports."""
 
     def __init__(
@@ -141,20 +141,6 @@ class QueueLogProcessor(LogRecordProcessor):
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record emitted through the OpenTelemetry Logs API."""
         self.put(log_record)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Export everything queued within the timeout."""
-        return self.batcher.flush(timeout_millis / 1000.0)
-
-    def shutdown(self) -> None:
-        """Drain (up to 30 s), then shut the exporter down."""
-        self.stop(30.0)
-
-    def stop(self, timeout: float) -> bool:
-        """Drain within ``timeout`` seconds, then shut the exporter down."""
-        ok = self.batcher.shutdown(timeout)
-        self._slot.shutdown()
-        return ok
 
 
 class BridgeHandler(logging.Handler):

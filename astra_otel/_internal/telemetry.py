@@ -51,6 +51,11 @@ def _snapshot(stats: SignalStats | None) -> SignalHealth:
         )
 
 
+def _millis(method: Callable[[int], object]) -> Callable[[float], object]:
+    """Adapt an SDK method taking milliseconds to our seconds-left callables."""
+    return lambda seconds: method(int(seconds * 1000))
+
+
 def _run_parallel(tasks: list[Callable[[float], object]], timeout: float) -> bool:
     """Run ``task(remaining)`` for each task in its own daemon thread, all under one deadline."""
     deadline = time.monotonic() + max(timeout, 0.0)
@@ -131,27 +136,21 @@ class Telemetry:
         )
 
     def _tasks(self, action: str) -> list[Callable[[float], object]]:
+        """One callable per live signal, taking the seconds left before the deadline."""
+        flush = action == "flush"
         tasks: list[Callable[[float], object]] = []
-        if self.tracer_provider is not None:
-            tp = self.tracer_provider
-            if action == "flush":
-                tasks.append(lambda t: tp.force_flush(int(t * 1000)))
-            else:
-                proc = self._extras.get("span_processor")
-                tasks.append(lambda t: proc.stop(t) if proc else tp.shutdown())
+        queued = (
+            (self.tracer_provider, self._extras.get("span_processor")),
+            (self.logger_provider, self._extras.get("log_processor")),
+        )
+        for provider, processor in queued:
+            if provider is not None:
+                tasks.append(
+                    _millis(provider.force_flush) if flush or processor is None else processor.stop
+                )
         if self.meter_provider is not None:
             mp = self.meter_provider
-            if action == "flush":
-                tasks.append(lambda t: mp.force_flush(t * 1000))
-            else:
-                tasks.append(lambda t: mp.shutdown(t * 1000))
-        if self.logger_provider is not None:
-            lp = self.logger_provider
-            if action == "flush":
-                tasks.append(lambda t: lp.force_flush(int(t * 1000)))
-            else:
-                proc_l = self._extras.get("log_processor")
-                tasks.append(lambda t: proc_l.stop(t) if proc_l else lp.shutdown())
+            tasks.append(_millis(mp.force_flush if flush else mp.shutdown))
         return tasks
 
     def force_flush(self, timeout: float = 5.0) -> bool:

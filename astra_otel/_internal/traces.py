@@ -10,7 +10,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-from astra_otel._internal.batching import Batcher, SignalStats
+from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.redaction import sanitize_attributes
 from astra_otel._internal.settings import TracesSettings
@@ -39,7 +39,7 @@ def _sanitize_span(span: ReadableSpan) -> None:
             span._attributes = clean  # a plain mapping encodes alike
 
 
-class QueueSpanProcessor(SpanProcessor):
+class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
     """Ends a span by appending it to a drop-oldest queue; a thread exports batches."""
 
     def __init__(
@@ -74,20 +74,6 @@ class QueueSpanProcessor(SpanProcessor):
         """Queue a sampled span (hot path: one append)."""
         if span.context.trace_flags.sampled:
             self._put(span)
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Export everything queued within the timeout."""
-        return self.batcher.flush(timeout_millis / 1000.0)
-
-    def shutdown(self) -> None:
-        """Drain (up to 30 s), then shut the exporter down."""
-        self.stop(30.0)
-
-    def stop(self, timeout: float) -> bool:
-        """Drain within ``timeout`` seconds, then shut the exporter down."""
-        ok = self.batcher.shutdown(timeout)
-        self._slot.shutdown()
-        return ok
 
 
 def build_tracer_provider(

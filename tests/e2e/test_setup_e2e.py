@@ -7,15 +7,12 @@ sent in Prometheus, Jaeger and the collector's JSON files.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -23,23 +20,11 @@ import requests
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.stack.running import RunningStack
 
+from .test_pipeline import _attrs, _for_service, _poll
+
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
-WAIT_S = 45.0
 SECRET = f"top-secret-{uuid.uuid4().hex}"
-
-
-def _poll(fetch: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
-    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
 
 
 def _timed_exit(code: str, env: dict[str, str]) -> float:
@@ -93,34 +78,18 @@ def _run(code: str, env: dict[str, str], timeout: float = 60.0) -> subprocess.Co
     return proc
 
 
-def _attrs(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {a["key"]: next(iter(a["value"].values())) for a in items}
-
-
-def _entries(path: Path, key: str, service: str) -> list[dict[str, Any]]:
-    """Resource entries (resourceSpans/resourceLogs/resourceMetrics) of ``service``."""
-    if not path.exists():
-        return []
-    found = []
-    for line in path.read_text().splitlines():
-        for entry in json.loads(line).get(key, []):
-            if _attrs(entry["resource"]["attributes"]).get("service.name") == service:
-                found.append(entry)
-    return found
-
-
 def _spans(stack: RunningStack, service: str) -> list[dict[str, Any]]:
-    entries = _entries(stack.traces_file, "resourceSpans", service)
+    entries = _for_service(stack.traces_file, "resourceSpans", service)
     return [sp for e in entries for s in e["scopeSpans"] for sp in s["spans"]]
 
 
 def _logs(stack: RunningStack, service: str) -> list[dict[str, Any]]:
-    entries = _entries(stack.logs_file, "resourceLogs", service)
+    entries = _for_service(stack.logs_file, "resourceLogs", service)
     return [r for e in entries for s in e["scopeLogs"] for r in s["logRecords"]]
 
 
 def _metric_names(stack: RunningStack, service: str) -> set[str]:
-    entries = _entries(stack.metrics_file, "resourceMetrics", service)
+    entries = _for_service(stack.metrics_file, "resourceMetrics", service)
     return {m["name"] for e in entries for s in e["scopeMetrics"] for m in s["metrics"]}
 
 
@@ -166,7 +135,7 @@ def test_forked_workers_report_distinct_instances_in_prometheus(stack: RunningSt
         found = _prom(stack, query)
         return found if len(found) >= 3 else None
 
-    series = _poll(three, f"three worker series in Prometheus for {query}")
+    series = _poll(three, f"three worker series in Prometheus for {query}", timeout=90.0)
     instances = {s["metric"]["service_instance_id"] for s in series}
     assert len(instances) == 3
     assert sorted(float(s["value"][1]) for s in series) == [1.0, 2.0, 3.0]

@@ -5,6 +5,8 @@
   waits). Export threads are daemons, so a dead collector cannot hold the process.
 * SIGTERM is only taken over when nobody else handles it (``SIG_DFL``) and only from the
   main thread; after the flush the default action runs, so the exit status is unchanged.
+* A ``multiprocessing`` child (fork start method) leaves through ``os._exit``, so the same
+  flush is registered as a multiprocessing exit finalizer in the child.
 * After a fork the child gets a new ``service.instance.id``, fresh exporters and export
   threads, and forgets the parent's queued items and metric state (no duplicates).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -57,6 +60,19 @@ def register_fork_hook(callback: Callable[[], None]) -> Callable[[], None]:
     return unregister
 
 
+def _arm_multiprocessing_child(shutdown: Callable[[], object]) -> None:
+    # multiprocessing's forked children leave through os._exit: no atexit. They do run
+    # multiprocessing's own exit finalizers, so the flush is registered there.
+    multiprocessing.util.Finalize(None, shutdown, exitpriority=100)
+
+
+class _ShutdownRef:
+    """A weak-referenceable holder (multiprocessing keys its after-fork hooks weakly)."""
+
+    def __init__(self, shutdown: Callable[[], object]) -> None:
+        self.shutdown = shutdown
+
+
 class ExitHooks:
     """atexit + SIGTERM hooks calling ``shutdown()`` once; removable."""
 
@@ -65,6 +81,10 @@ class ExitHooks:
         self._sigterm_installed = False
         atexit.register(self._at_exit)
         self._install_sigterm()
+        self._mp_ref = _ShutdownRef(shutdown)
+        multiprocessing.util.register_after_fork(
+            self._mp_ref, lambda ref: _arm_multiprocessing_child(ref.shutdown)
+        )
 
     def _at_exit(self) -> None:
         self._shutdown()

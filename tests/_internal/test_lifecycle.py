@@ -181,3 +181,37 @@ def test_sigterm_handler_of_the_host_is_left_alone() -> None:
     proc = _python(code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+MP_SCRIPT = """
+import multiprocessing, sys
+import astra_otel
+from opentelemetry import trace
+handle = astra_otel.setup(service_name="mp", endpoint=sys.argv[1])
+
+def work(n):
+    trace.get_tracer("t").start_span(f"mp-child-{n}").end()  # still queued at exit
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=work, args=(n,)) for n in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    trace.get_tracer("t").start_span("mp-parent").end()
+"""
+
+
+def test_multiprocessing_children_flush_their_telemetry_on_exit() -> None:
+    """multiprocessing (fork) children exit via os._exit, yet their queued spans arrive."""
+    with OtlpHttpSink() as sink:
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(MP_SCRIPT), sink.endpoint],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert sorted(sink.span_names()) == ["mp-child-0", "mp-child-1", "mp-child-2", "mp-parent"]

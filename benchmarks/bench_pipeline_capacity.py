@@ -75,6 +75,8 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
             str(workers),
             "--rate",
             f"{spans_per_worker_s:.3f}",
+            "--batch-size",
+            "512",  # the SDK's default export batch
             "--child-spans",
             str(CHILD_SPANS),
             "--duration",

@@ -1,0 +1,144 @@
+"""Request overhead under the demo service's real workload: ``POST /api/v1/satellites/
+{id}/analyze`` (Redis reads and writes, an outbound HTTP call to the downstream feed,
+SQLAlchemy insert, the catalogue's metrics and log events), loaded by ``wrk``.
+
+The demo (``python -m astra_otel.demo``, traffic generator off) runs against a stack of
+its own (Redis, Jaeger, collector), with telemetry on (``setup()`` defaults, OTLP gRPC to
+the collector) and off (``OTEL_SDK_DISABLED=true``: the same code, no-op API), alternating
+rounds in one run. Each round measures throughput at 4 connections and p99 at 1
+connection, in the window between the demo's chaos storms (the first storm is 5-10 s after
+start, the next 30 s later), so both modes see the same fault rate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from astra_otel.stack.running import RunningStack
+from benchmarks.__main__ import Options, Result
+from benchmarks.bench_pipeline_common import bench_stack, say
+
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+ROUTE = "/api/v1/satellites/sat-bench-1/analyze"
+CALM_FROM_S = 11.0  # after the first chaos storm (5-10 s after start)
+RPS_TARGET = 0.85  # ours keeps >= 85 % of the telemetry-off throughput
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+_POST = 'wrk.method = "POST"\n'
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int]:
+    """(requests/s, p99 seconds, non-2xx count) from one bounded wrk run."""
+    out = subprocess.run(
+        [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s|m)\b", out)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    if rps is None or p99 is None:
+        msg = f"cannot parse wrk output:\n{out}"
+        raise RuntimeError(msg)
+    return (
+        float(rps.group(1)),
+        float(p99.group(1)) * _UNITS[p99.group(2)],
+        int(errors.group(1)) if errors else 0,
+    )
+
+
+def _round(
+    stack: RunningStack, mode: str, state: Path, script: Path, seconds: int
+) -> tuple[float, float]:
+    port, downstream = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_grpc,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        "OTEL_SDK_DISABLED": "true" if mode == "off" else "false",
+    }
+    command = [sys.executable, "-m", "astra_otel.demo", "--port", str(port)]
+    command += ["--downstream-port", str(downstream), "--redis-url", stack.redis_url]
+    command += ["--database-url", f"sqlite:///{state / f'{mode}-{port}.db'}"]
+    command += ["--traffic-rps", "0", "--service-name", f"bench-demo-{mode}"]
+    with subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    ) as server:
+        try:
+            started = time.monotonic()
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):  # bounded: 30 s
+                try:
+                    if requests.get(f"{base}/healthz", timeout=1).ok:
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(0.1)
+            wait = CALM_FROM_S - (time.monotonic() - started)
+            if wait > 0:
+                time.sleep(wait)
+            _wrk(base + ROUTE, script, 4, 1)  # warm-up
+            rps, _, errors_rps = _wrk(base + ROUTE, script, 4, seconds)
+            _, p99, errors_p99 = _wrk(base + ROUTE, script, 1, seconds)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+    say(
+        f"demo {mode:3}: {rps:.0f} req/s (4 conns), p99 {p99 * 1e3:.1f} ms (1 conn), "
+        f"non-2xx {errors_rps + errors_p99}"
+    )
+    return rps, p99
+
+
+def run(options: Options) -> list[Result]:
+    """Telemetry on vs off, alternating rounds; medians."""
+    rounds = 1 if options.quick else 2
+    seconds = 6 if options.quick else 8
+    results: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+    with (
+        bench_stack(("redis", "jaeger", "collector")) as stack,
+        tempfile.TemporaryDirectory(prefix="astra-bench-demo-") as tmp,
+    ):
+        script = Path(tmp) / "post.lua"
+        script.write_text(_POST)
+        for i in range(rounds):
+            for mode in ("off", "on") if i % 2 == 0 else ("on", "off"):
+                results[mode].append(_round(stack, mode, Path(tmp), script, seconds))
+    rps = {m: statistics.median(r for r, _ in v) for m, v in results.items()}
+    p99 = {m: statistics.median(p for _, p in v) for m, v in results.items()}
+    ratio = rps["on"] / rps["off"]
+    return [
+        Result(
+            "demo analyze route throughput, telemetry on vs off",
+            rps["on"],
+            rps["off"],
+            "req/s",
+            ratio,
+            f"≥ {RPS_TARGET:.2f}",
+            ratio >= RPS_TARGET,
+            f"p99 at 1 connection: on {p99['on'] * 1e3:.1f} ms, off {p99['off'] * 1e3:.1f} ms "
+            f"(ratio {p99['on'] / p99['off']:.2f}); median of {rounds} round(s), {seconds} s each",
+        )
+    ]

@@ -14,15 +14,13 @@ from __future__ import annotations
 import subprocess
 import time
 
-import requests
-from prometheus_client.parser import text_string_to_metric_families
-
 from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import (
     bench_stack,
     collector_metric,
     cpu_seconds,
+    jaeger_received,
     peak_rss_bytes,
     say,
     telemetrygen,
@@ -38,17 +36,6 @@ SPANS_PER_WORKER = 1_000.0
 DRAIN_S = 60.0
 
 
-def _jaeger_received(stack: RunningStack) -> float:
-    jaeger = stack.stack.components["jaeger"].url("self_metrics", "/metrics")
-    text = requests.get(jaeger, timeout=5).text
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-        if s.name in ("otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total")
-    )
-
-
 def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dict[str, float]:
     pid = stack.stack.pid("collector")
     assert pid is not None
@@ -56,7 +43,7 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
         "accepted": collector_metric(stack, "otelcol_receiver_accepted_spans"),
         "refused": collector_metric(stack, "otelcol_receiver_refused_spans"),
         "file": collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces"),
-        "jaeger": _jaeger_received(stack),
+        "jaeger": jaeger_received(stack),
     }
     # telemetrygen's --rate paces every span (children included), per worker.
     workers = max(1, round(rate / SPANS_PER_WORKER))
@@ -92,7 +79,7 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
 
     def delta(name: str) -> float:
         if name == "jaeger":
-            return _jaeger_received(stack) - before[name]
+            return jaeger_received(stack) - before[name]
         if name == "file":
             now = collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces")
             return now - before[name]

@@ -5,7 +5,7 @@
 * :func:`telemetrygen`: the collector-contrib load generator of the collector's release,
   built once with ``go install`` through the stack's build code and cached;
 * process CPU and peak RSS from ``/proc``; span counting in Jaeger and the collector's
-  own metrics.
+  own metrics and Jaeger's.
 """
 
 from __future__ import annotations
@@ -33,10 +33,11 @@ __all__ = [
     "bench_stack",
     "collector_metric",
     "cpu_seconds",
-    "jaeger_span_count",
+    "jaeger_received",
     "peak_rss_bytes",
     "say",
     "telemetrygen",
+    "wait_until",
 ]
 
 TELEMETRYGEN_MODULE = "github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen"
@@ -132,17 +133,17 @@ def collector_metric(stack: RunningStack, name: str, **labels: str) -> float:
     return total
 
 
-def jaeger_span_count(stack: RunningStack, service: str) -> int:
-    """Distinct spans Jaeger holds for ``service``."""
-    resp = requests.get(
-        f"{stack.jaeger_url}/api/traces",
-        params={"service": service, "limit": "20000", "lookback": "1h"},
-        timeout=60,
+def jaeger_received(stack: RunningStack) -> float:
+    """Spans Jaeger's own OTLP receiver has accepted since it started (its self-metrics):
+    counts every span delivered, also those its bounded memory store evicts later."""
+    jaeger = stack.stack.components["jaeger"].url("self_metrics", "/metrics")
+    text = requests.get(jaeger, timeout=5).text
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name in ("otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total")
     )
-    if resp.status_code != 200:
-        return 0
-    ids = {span["spanID"] for trace in resp.json().get("data") or [] for span in trace["spans"]}
-    return len(ids)
 
 
 def wait_until(check: object, timeout: float, every: float = 0.5) -> bool:

@@ -20,12 +20,9 @@ import time
 import uuid
 from typing import Any
 
-import requests
-from prometheus_client.parser import text_string_to_metric_families
-
 from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
-from benchmarks.bench_pipeline_common import bench_stack, say, wait_until
+from benchmarks.bench_pipeline_common import bench_stack, jaeger_received, say, wait_until
 
 RATES = (1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 12_000.0, 16_000.0, 24_000.0)
 CPU_RATE = 5_000.0
@@ -33,20 +30,9 @@ MODES = ("ours", "raw")
 KEEP_PACE = 0.97  # a step counts only if the emitter emitted this share of rate x seconds
 
 
-def _jaeger_received(stack: RunningStack) -> float:
-    jaeger = stack.stack.components["jaeger"].url("self_metrics", "/metrics")
-    text = requests.get(jaeger, timeout=5).text
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-        if s.name in ("otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_spans_total")
-    )
-
-
 def emit(stack: RunningStack, mode: str, rate: float, seconds: float) -> dict[str, Any]:
     """Run the emitter once; its report plus the spans Jaeger received from it."""
-    before = _jaeger_received(stack)
+    before = jaeger_received(stack)
     proc = subprocess.run(
         [
             sys.executable,
@@ -65,9 +51,9 @@ def emit(stack: RunningStack, mode: str, rate: float, seconds: float) -> dict[st
     )
     report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     emitted = int(report["emitted"])
-    wait_until(lambda: _jaeger_received(stack) - before >= emitted, 20.0)
+    wait_until(lambda: jaeger_received(stack) - before >= emitted, 20.0)
     time.sleep(2.0)  # let stragglers (duplicates) show too
-    report["received"] = _jaeger_received(stack) - before
+    report["received"] = jaeger_received(stack) - before
     report["kept_pace"] = emitted >= KEEP_PACE * rate * seconds
     report["lossless"] = report["kept_pace"] and report["received"] >= emitted
     return report

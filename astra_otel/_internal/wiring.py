@@ -204,6 +204,11 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
     if settings.metrics.enabled:
         w.metrics()
     w.logs()
+    for provider in (w.tracer_provider, w.meter_provider, w.logger_provider):
+        if provider is not None:
+            # The SDK providers read OTEL_SDK_DISABLED themselves; our resolved setting
+            # (an argument may override the variable) is the one that counts.
+            provider._disabled = False
     install_providers(w.tracer_provider, w.meter_provider, w.logger_provider)
     ensure_log_handlers(w.handlers, w.level)
     if w.tracer_provider is not None or w.meter_provider is not None:

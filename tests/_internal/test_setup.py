@@ -157,3 +157,13 @@ def test_settings_object_is_exposed() -> None:
         assert cap.telemetry.settings == load_settings(
             {"service_name": "s", "gc_freeze": False}, {}
         )
+
+
+def test_enabled_argument_overrides_sdk_disabled_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """enabled=True beats OTEL_SDK_DISABLED=true everywhere, the SDK providers included."""
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    with capture_telemetry(service_name="on", enabled=True) as cap:
+        trace.get_tracer("t").start_span("recorded").end()
+        metrics.get_meter("m").create_counter("c").add(1)
+        assert [s.name for s in cap.spans()] == ["recorded"]
+        assert cap.metric("c").data.data_points[0].value == 1  # type: ignore[union-attr]

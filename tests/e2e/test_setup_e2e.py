@@ -135,7 +135,18 @@ def test_forked_workers_report_distinct_instances_in_prometheus(stack: RunningSt
         found = _prom(stack, query)
         return found if len(found) >= 3 else None
 
-    series = _poll(three, f"three worker series in Prometheus for {query}", timeout=90.0)
+    found_in_file = _poll(
+        lambda: _metric_names(stack, service) or None, "the workers' metrics in metrics.jsonl"
+    )
+    assert "astra.e2e.worker.jobs" in found_in_file
+    deadline = time.monotonic() + 90.0
+    series = three()
+    while series is None and time.monotonic() < deadline:
+        time.sleep(1.0)
+        series = three()
+    if series is None:
+        anything = _prom(stack, f'{{service_name="{service}"}}')
+        pytest.fail(f"no three series for {query}; Prometheus has {anything[:5]}")
     instances = {s["metric"]["service_instance_id"] for s in series}
     assert len(instances) == 3
     assert sorted(float(s["value"][1]) for s in series) == [1.0, 2.0, 3.0]
@@ -180,7 +191,7 @@ import asyncio, logging, sys
 import astra_otel
 from astra_otel import InstrumentationOptions
 astra_otel.setup(instrumentations=InstrumentationOptions(capture_headers=True))
-import fastapi, httpx, sqlalchemy
+import fastapi, httpx, redis, sqlalchemy
 secret = sys.argv[1]
 app = fastapi.FastAPI()
 
@@ -189,6 +200,9 @@ def order(oid: int) -> dict[str, int]:
     engine = sqlalchemy.create_engine("sqlite://")
     with engine.connect() as conn:
         conn.execute(sqlalchemy.text(f"SELECT 1 WHERE 'k' = '{secret}'"))
+    client = redis.Redis.from_url(sys.argv[2])
+    client.set("astra:e2e:session", secret)
+    assert client.get("astra:e2e:session") == secret.encode()
     return {"id": oid}
 
 async def call() -> None:
@@ -209,11 +223,11 @@ asyncio.run(call())
 
 
 def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
-    """With header capture on, secrets in headers and SQL literals appear nowhere in the
-    collector's traces/metrics/logs files; the span shows [REDACTED] instead."""
+    """With header capture on, secrets in headers, SQL literals and Redis values appear
+    nowhere in the collector's traces/metrics/logs files; the span shows [REDACTED]."""
     service = _service("redact")
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(REDACT), SECRET],
+        [sys.executable, "-c", textwrap.dedent(REDACT), SECRET, stack.redis_url],
         env=_env(stack, service),
         capture_output=True,
         text=True,
@@ -232,6 +246,11 @@ def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
     attrs = _attrs(span["attributes"])
     assert attrs["http.request.header.authorization"] == {"values": [{"stringValue": "[REDACTED]"}]}
     assert attrs["http.request.header.x_trace_me"] == {"values": [{"stringValue": "visible"}]}
+    systems = {
+        _attrs(s["attributes"]).get("db.system.name") or _attrs(s["attributes"]).get("db.system")
+        for s in _spans(stack, service)
+    }
+    assert {"redis", "sqlite"} <= systems
     _poll(lambda: _metric_names(stack, service) or None, "the service's metrics")
     for path in (stack.traces_file, stack.metrics_file, stack.logs_file):
         assert SECRET not in path.read_text(), f"secret found in {path.name}"

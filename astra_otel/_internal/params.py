@@ -11,6 +11,7 @@ else receives a snapshot or a settings object built from one.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -141,7 +142,7 @@ def parse_float(raw: str) -> float:
 def parse_nonneg_float(raw: str) -> float:
     """Parse a float >= 0."""
     value = float(raw.strip())
-    if value < 0 or value != value:  # NaN is not a duration
+    if value < 0 or math.isnan(value):  # NaN is not a duration
         raise _Unparsable(raw)
     return value
 

@@ -52,12 +52,15 @@ class SignalStats:
                 self.failed += n
                 self.dropped["export_failed"] = self.dropped.get("export_failed", 0) + n
 
-    def reset(self) -> None:
-        """Zero every counter (a forked child starts its own count)."""
-        with self.lock:
-            self.exported = 0
-            self.failed = 0
-            self.dropped = {}
+    def reset_after_fork(self) -> None:
+        """Zero every counter in a forked child (which starts its own count).
+
+        The lock is replaced, not taken: a parent thread may have held it at the fork.
+        """
+        self.lock = threading.Lock()
+        self.exported = 0
+        self.failed = 0
+        self.dropped = {}
 
 
 class Batcher(Generic[T]):
@@ -164,7 +167,7 @@ class Batcher(Generic[T]):
 
     def after_fork_in_child(self) -> None:
         """In a forked child: forget the parent's queued items, start a fresh thread."""
-        self._stats.reset()
+        self._stats.reset_after_fork()
         self._start()
 
 

@@ -183,8 +183,16 @@ def register_self_metrics(meter: Meter, stats: Iterable[SignalStats]) -> None:
     )
 
 
-def reset_metric_state_in_child(provider: MeterProvider) -> None:
-    """In a forked child: forget the parent's aggregations so nothing is counted twice."""
+def reset_metric_state_in_child(provider: MeterProvider, readers: Iterable[MetricReader]) -> None:
+    """In a forked child: forget the parent's aggregations so nothing is counted twice, and
+    replace locks a parent thread may have held at the fork.
+
+    The SDK restarts the periodic reader's thread in a child but keeps its export lock; if
+    the parent's reader was exporting at that moment the child would never export again.
+    """
+    for reader in readers:
+        if isinstance(reader, PeriodicExportingMetricReader):
+            reader._export_lock = threading.Lock()
     consumer = provider._measurement_consumer
     consumer._lock = threading.Lock()  # may be held by a parent thread at fork
     for storage in consumer._reader_storages.values():

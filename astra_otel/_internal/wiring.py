@@ -118,6 +118,7 @@ class _Wiring:
         self.level = logging.getLevelNamesMapping()[settings.logs.level]
         self.tracer_provider: Any = None
         self.meter_provider: Any = None
+        self.readers: list[MetricReader] = []
         self.logger_provider: Any = None
         self.prometheus_server: Any = None
         self.instrumented = Instrumented()
@@ -141,6 +142,7 @@ class _Wiring:
         if port:
             prom_reader, self.prometheus_server = start_prometheus_endpoint(port)
             readers.append(prom_reader)
+        self.readers = readers
         self.meter_provider = build_meter_provider(self.settings.metrics, self.resource, readers)
         register_self_metrics(self.meter_provider.get_meter("astra_otel"), self.stats.values())
 
@@ -178,8 +180,8 @@ class _Wiring:
         for batcher in self.batchers:
             batcher.after_fork_in_child()
         if self.meter_provider is not None:
-            reset_metric_state_in_child(self.meter_provider)
-            self.stats["metrics"].reset()
+            reset_metric_state_in_child(self.meter_provider, self.readers)
+            self.stats["metrics"].reset_after_fork()
 
     def on_shutdown(self) -> None:
         for slot in self.slots:

@@ -215,3 +215,30 @@ def test_multiprocessing_children_flush_their_telemetry_on_exit() -> None:
         )
         assert proc.returncode == 0, proc.stderr
         assert sorted(sink.span_names()) == ["mp-child-0", "mp-child-1", "mp-child-2", "mp-parent"]
+
+
+LOCKED_FORK_SCRIPT = """
+import os, sys
+import astra_otel
+from opentelemetry import metrics
+handle = astra_otel.setup(service_name="locked", endpoint=sys.argv[1], shutdown_timeout=3.0)
+counter = metrics.get_meter("m").create_counter("child.jobs")
+reader = next(r for r in handle.meter_provider._metric_readers
+              if hasattr(r, "_export_lock"))
+with reader._export_lock:  # as if the parent's reader thread were exporting right now
+    pid = os.fork()
+    if pid == 0:
+        counter.add(7)
+        handle.shutdown(3.0)
+        os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+def test_child_forked_while_parent_exports_metrics_still_exports() -> None:
+    """A fork taken while the parent's metric reader holds its export lock does not leave
+    the child unable to export (the child's lock is replaced)."""
+    with OtlpHttpSink() as sink:
+        proc = _python(LOCKED_FORK_SCRIPT.replace("sys.argv[1]", repr(sink.endpoint)))
+        assert proc.returncode == 0, proc.stderr
+        assert "child.jobs" in sink.metric_names()

@@ -7,7 +7,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,11 @@ from astra_otel.demo.downstream import create_downstream_app
 from astra_otel.demo.reliability import ChaosMonkey
 from astra_otel.demo.server import DemoConfig, build_services, make_server, start_in_thread
 from astra_otel.testing import Capture
+
+
+def _db_system(attributes: Mapping[str, object]) -> object:
+    """The database system under the stable (`db.system.name`) or old (`db.system`) name."""
+    return attributes.get("db.system.name", attributes.get("db.system"))
 
 
 def _free_port() -> int:
@@ -144,11 +149,9 @@ def test_analyze_touches_every_backend_in_one_trace(client: Client, telemetry: C
     assert len(feed_server) == 1
     assert feed_server[0].parent is not None
     assert feed_server[0].parent.span_id == http[0].context.span_id
-    redis_ops = {
-        s.name for s in clients if s.attributes and s.attributes.get("db.system") == "redis"
-    }
+    redis_ops = {s.name for s in clients if s.attributes and _db_system(s.attributes) == "redis"}
     assert {"GET", "SET", "INCRBY"} <= redis_ops, redis_ops
-    sql = [s for s in clients if s.attributes and s.attributes.get("db.system") == "sqlite"]
+    sql = [s for s in clients if s.attributes and _db_system(s.attributes) == "sqlite"]
     assert any(s.name.startswith("INSERT") for s in sql), [s.name for s in sql]
     assert {
         "astra.dependency.call telemetry-feed",

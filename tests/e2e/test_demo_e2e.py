@@ -28,6 +28,11 @@ WAIT_S = 60.0
 METRICS_WAIT_S = 150.0
 
 
+def _db_system(tags: dict[str, Any]) -> Any:
+    """The database system under the stable (`db.system.name`) or old (`db.system`) name."""
+    return tags.get("db.system.name", tags.get("db.system"))
+
+
 def _poll(fetch: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
     """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -80,11 +85,9 @@ def _complete_trace(stack: RunningStack, trace_id: str) -> dict[str, Any] | None
         return None
     spans = data[0]["spans"]
     tags = [_tags(s["tags"]) for s in spans]
-    have_sql = any(t.get("db.system") == "sqlite" for t in tags)
+    have_sql = any(_db_system(t) == "sqlite" for t in tags)
     redis_ops = {
-        s["operationName"]
-        for s, t in zip(spans, tags, strict=True)
-        if t.get("db.system") == "redis"
+        s["operationName"] for s, t in zip(spans, tags, strict=True) if _db_system(t) == "redis"
     }
     have_http = any({"http.url", "url.full"} & set(t) for t in tags)
     have_server = any(s["operationName"] == f"POST {ANALYZE_ROUTE}" for s in spans)
@@ -138,14 +141,14 @@ def test_one_request_is_one_parented_trace_in_jaeger(
     feed_servers = [s for s in spans if s["operationName"] == "GET /telemetry/{satellite_id}"]
     assert [parent(s) for s in feed_servers] == [http_client]
 
-    redis_spans = [s for s in spans if tags[s["spanID"]].get("db.system") == "redis"]
+    redis_spans = [s for s in spans if _db_system(tags[s["spanID"]]) == "redis"]
     assert {"GET", "SET"} <= {s["operationName"] for s in redis_spans}
     for span in redis_spans:
         assert tags[span["spanID"]]["span.kind"] == "client"
         assert ancestors(span)[0].startswith("astra.memory_engine.")
         assert ancestors(span)[-1] == root["operationName"]
 
-    sql_spans = [s for s in spans if tags[s["spanID"]].get("db.system") == "sqlite"]
+    sql_spans = [s for s in spans if _db_system(tags[s["spanID"]]) == "sqlite"]
     assert any(s["operationName"].startswith("INSERT") for s in sql_spans)
     for span in sql_spans:
         assert ancestors(span)[-1] == root["operationName"]

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from astra_otel.stack import process
 from astra_otel.stack.components import SPECS, state_paths
@@ -17,7 +19,16 @@ from astra_otel.stack.errors import StackError
 from astra_otel.stack.settings import MAX_PORT_OFFSET
 from astra_otel.stack.supervisor import Stack
 
-__all__ = ["DemoService", "RunningStack", "demo_service", "pick_port_offset", "running_stack"]
+__all__ = [
+    "DemoService",
+    "RunningStack",
+    "demo_service",
+    "pick_port_offset",
+    "running_stack",
+    "wait_for",
+]
+
+T = TypeVar("T")
 
 _MIN_TEST_OFFSET = 1000
 _OFFSET_STEP = 10
@@ -105,3 +116,20 @@ def pick_port_offset(
             return offset
     msg = f"no port offset with all stack ports free after {attempts} tries"
     raise StackError(msg)
+
+
+def wait_for(
+    fetch: Callable[[], T | None], what: str, timeout: float = 45.0, interval: float = 0.5
+) -> T:
+    """Call ``fetch`` until it returns something other than None (bounded in time) and
+    return that; on timeout raise ``TimeoutError`` naming ``what``. For end-to-end tests
+    that wait for data to come out of Jaeger, Prometheus or the JSON files."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if value is not None:
+            return value
+        if time.monotonic() > deadline:
+            msg = f"timed out after {timeout:.0f} s waiting for {what}"
+            raise TimeoutError(msg)
+        time.sleep(interval)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -42,25 +42,11 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 NAMESPACE = "astra-e2e"
-WAIT_S = 45.0
-
-
-def _poll(fetch: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
-    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
 
 
 @dataclass(frozen=True)
@@ -147,7 +133,7 @@ def _jaeger_trace(stack: RunningStack, trace_id: str) -> dict[str, Any] | None:
 
 def test_span_reaches_jaeger_with_its_attributes(stack: RunningStack, sent: Sent) -> None:
     """The span is in Jaeger under its trace id, once, with its service and attributes."""
-    trace = _poll(lambda: _jaeger_trace(stack, sent.trace_id), "the span in Jaeger")
+    trace = wait_for(lambda: _jaeger_trace(stack, sent.trace_id), "the span in Jaeger")
     assert len(trace["spans"]) == 1
     span = trace["spans"][0]
     assert span["spanID"] == sent.span_id
@@ -190,7 +176,7 @@ def test_metrics_reach_prometheus_with_translated_names(stack: RunningStack, sen
         "deployment_environment_name": "e2e",
         "outcome": "ok",
     }
-    counter = _poll(lambda: _prom_vector(stack, f"astra_e2e_requests_total{{{sel}}}"), "counter")
+    counter = wait_for(lambda: _prom_vector(stack, f"astra_e2e_requests_total{{{sel}}}"), "counter")
     assert len(counter) == 1
     assert _labels_without_scope(counter[0]["metric"]) == {
         "__name__": "astra_e2e_requests_total",
@@ -200,11 +186,11 @@ def test_metrics_reach_prometheus_with_translated_names(stack: RunningStack, sen
     assert float(counter[0]["value"][1]) == 3.0
 
     hist = "astra_e2e_duration_seconds"
-    count = _poll(lambda: _prom_vector(stack, f"{hist}_count{{{sel}}}"), "count")
+    count = wait_for(lambda: _prom_vector(stack, f"{hist}_count{{{sel}}}"), "count")
     assert [float(s["value"][1]) for s in count] == [2.0]
-    total = _poll(lambda: _prom_vector(stack, f"{hist}_sum{{{sel}}}"), "sum")
+    total = wait_for(lambda: _prom_vector(stack, f"{hist}_sum{{{sel}}}"), "sum")
     assert [float(s["value"][1]) for s in total] == [1.0]
-    buckets = _poll(lambda: _prom_vector(stack, f"{hist}_bucket{{{sel}}}"), "buckets")
+    buckets = wait_for(lambda: _prom_vector(stack, f"{hist}_bucket{{{sel}}}"), "buckets")
     by_le = {float(s["metric"]["le"]): float(s["value"][1]) for s in buckets}
     assert by_le == {0.1: 0.0, 0.5: 1.0, 1.0: 2.0, float("inf"): 2.0}
     assert _labels_without_scope(buckets[0]["metric"]).keys() == {
@@ -213,7 +199,9 @@ def test_metrics_reach_prometheus_with_translated_names(stack: RunningStack, sen
         *common,
     }
 
-    info = _poll(lambda: _prom_vector(stack, f'target_info{{instance="{sent.instance}"}}'), "info")
+    info = wait_for(
+        lambda: _prom_vector(stack, f'target_info{{instance="{sent.instance}"}}'), "info"
+    )
     assert len(info) == 1
     assert info[0]["metric"]["host_name"] == "e2e-host"
     assert info[0]["metric"]["job"] == f"{NAMESPACE}/{sent.service}"
@@ -237,7 +225,7 @@ def _exemplars(stack: RunningStack, service: str) -> list[dict[str, Any]] | None
 
 def test_histogram_exemplars_carry_the_trace_id(stack: RunningStack, sent: Sent) -> None:
     """Exemplars reach Prometheus (OpenMetrics) and point at the span they were recorded in."""
-    exemplars = _poll(lambda: _exemplars(stack, sent.service), "exemplars")
+    exemplars = wait_for(lambda: _exemplars(stack, sent.service), "exemplars")
     assert {e["labels"]["trace_id"] for e in exemplars} == {sent.trace_id}
     assert {e["labels"]["span_id"] for e in exemplars} == {sent.span_id}
     assert sorted(float(e["value"]) for e in exemplars) == [0.25, 0.75]
@@ -282,7 +270,7 @@ def test_all_three_signals_are_in_the_json_files(stack: RunningStack, sent: Sent
         entries = _for_service(stack.logs_file, "resourceLogs", sent.service)
         return _scoped(entries, "scopeLogs", "logRecords") or None
 
-    [span] = _poll(spans, "the span in traces.jsonl")
+    [span] = wait_for(spans, "the span in traces.jsonl")
     assert (span["traceId"], span["spanId"], span["name"]) == (
         sent.trace_id,
         sent.span_id,
@@ -290,7 +278,7 @@ def test_all_three_signals_are_in_the_json_files(stack: RunningStack, sent: Sent
     )
     assert _attrs(span["attributes"])["http.request.method"] == "GET"
 
-    found = {m["name"]: m for m in _poll(metrics, "the metrics in metrics.jsonl")}
+    found = {m["name"]: m for m in wait_for(metrics, "the metrics in metrics.jsonl")}
     assert sorted(found) == ["astra.e2e.duration", "astra.e2e.requests"]
     counter = found["astra.e2e.requests"]
     assert counter["unit"] == "{request}"
@@ -303,7 +291,7 @@ def test_all_three_signals_are_in_the_json_files(stack: RunningStack, sent: Sent
     assert [int(c) for c in hist["bucketCounts"]] == [0, 1, 1, 0]
     assert hist["explicitBounds"] == [0.1, 0.5, 1.0]
 
-    [record] = _poll(logs, "the log record in logs.jsonl")
+    [record] = wait_for(logs, "the log record in logs.jsonl")
     assert record["body"] == {"stringValue": "e2e log record"}
     assert (record["severityNumber"], record["severityText"]) == (13, "WARN")
     assert (record["traceId"], record["spanId"]) == (sent.trace_id, sent.span_id)

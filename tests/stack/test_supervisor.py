@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Callable
 
@@ -18,17 +17,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_trace_id
 
 from astra_otel.stack.process import group_members
-from astra_otel.stack.running import DemoService, RunningStack
+from astra_otel.stack.running import DemoService, RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
+    wait_for(lambda: True if check() else None, what, timeout)
 
 
 def test_killed_component_is_seen_as_stopped_and_restarts(stack: RunningStack) -> None:

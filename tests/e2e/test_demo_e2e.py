@@ -129,7 +129,12 @@ def test_one_request_is_one_parented_trace_in_jaeger(
         return names
 
     tags = {s["spanID"]: _tags(s["tags"]) for s in spans}
-    http_clients = [s for s in spans if {"http.url", "url.full"} & set(tags[s["spanID"]])]
+    http_clients = [
+        s
+        for s in spans
+        if tags[s["spanID"]].get("span.kind") == "client"
+        and {"http.url", "url.full"} & set(tags[s["spanID"]])
+    ]
     assert len(http_clients) == 1
     (http_client,) = http_clients
     assert tags[http_client["spanID"]]["span.kind"] == "client"

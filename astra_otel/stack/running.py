@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from astra_otel.stack import process
-from astra_otel.stack.components import SPECS, state_paths
+from astra_otel.stack.components import SPECS, Binaries, state_paths
 from astra_otel.stack.errors import StackError
-from astra_otel.stack.settings import MAX_PORT_OFFSET
-from astra_otel.stack.supervisor import Stack
+from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings
+from astra_otel.stack.supervisor import Say, Stack
 
 __all__ = [
     "DemoService",
@@ -25,6 +25,7 @@ __all__ = [
     "demo_service",
     "pick_port_offset",
     "running_stack",
+    "start_on_free_offset",
     "wait_for",
 ]
 
@@ -115,6 +116,41 @@ def pick_port_offset(
         if _all_free(offset, in_use):
             return offset
     msg = f"no port offset with all stack ports free after {attempts} tries"
+    raise StackError(msg)
+
+
+def start_on_free_offset(
+    settings: StackSettings,
+    environ: Mapping[str, str],
+    components: Iterable[str],
+    *,
+    binaries: Binaries,
+    collector_config: Path | None = None,
+    say: Say | None = None,
+    attempts: int = 3,
+) -> Stack:
+    """Start ``components`` of a stack at a free port offset (tried again if another
+    session takes a port between the pick and the start); the kernel kills every process
+    if the starting thread dies. For test fixtures and benchmarks that need a stack of
+    their own beside the session's."""
+    names = tuple(components)
+    for attempt in range(attempts):
+        handle = Stack(
+            settings.with_(port_offset=pick_port_offset()),
+            environ,
+            say=say or (lambda _: None),
+            binaries=binaries,
+            collector_config=collector_config,
+            die_with_parent=True,
+        )
+        try:
+            handle.up(names, build=False)
+        except StackError as exc:
+            if "already in use" not in str(exc) or attempt == attempts - 1:
+                raise
+        else:
+            return handle
+    msg = "unreachable: the last attempt returns or raises"
     raise StackError(msg)
 
 

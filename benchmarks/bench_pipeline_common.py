@@ -23,10 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.stack import build as stack_build
-from astra_otel.stack.errors import StackError
-from astra_otel.stack.running import RunningStack, pick_port_offset, running_stack
+from astra_otel.stack.running import RunningStack, running_stack, start_on_free_offset
 from astra_otel.stack.settings import StackSettings, load_stack_settings
-from astra_otel.stack.supervisor import Stack
 
 __all__ = [
     "TELEMETRYGEN_MODULE",
@@ -86,21 +84,7 @@ def bench_stack(
     with tempfile.TemporaryDirectory(prefix="astra-bench-") as tmp:
         base = _settings(environ, Path(tmp))
         binaries = stack_build.ensure_binaries(base, environ, say)
-        handle: Stack | None = None
-        for attempt in range(3):
-            handle = Stack(
-                base.with_(port_offset=pick_port_offset()),
-                environ,
-                binaries=binaries,
-                die_with_parent=True,
-            )
-            try:
-                handle.up(components, build=False)
-                break
-            except StackError as exc:
-                if "already in use" not in str(exc) or attempt == 2:
-                    raise
-        assert handle is not None
+        handle = start_on_free_offset(base, environ, components, binaries=binaries)
         try:
             yield running_stack(handle)
         finally:

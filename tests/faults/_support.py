@@ -1,5 +1,5 @@
-"""What the fault tests share: bounded polling, span generation with known ids, counting
-spans in Jaeger, and Prometheus queries.
+"""What the fault tests share: span generation with known ids, counting spans in Jaeger,
+the collector's own metrics, Prometheus queries, and a second stack of their own.
 
 Spans are generated with the SDK (a tracer writing to an in-memory exporter) and sent in
 batches with a plain OTLP exporter, whose result says whether the collector accepted the
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -28,38 +28,22 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
-from astra_otel.stack.errors import StackError
-from astra_otel.stack.running import RunningStack, pick_port_offset, running_stack
+from astra_otel.stack.running import RunningStack, running_stack, start_on_free_offset
 from astra_otel.stack.settings import load_stack_settings
-from astra_otel.stack.supervisor import Stack
 
 __all__ = [
     "SpanSource",
     "collector_metric",
     "derived_collector_config",
     "jaeger_span_ids",
-    "poll",
     "prom_query",
     "second_stack",
     "unique_service",
     "wait_for_spans",
 ]
 
-T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 SPANS_PER_TRACE = 100
-
-
-def poll(fetch: Callable[[], T | None], what: str, timeout: float) -> T:
-    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.5)
 
 
 def unique_service(prefix: str) -> str:
@@ -200,20 +184,9 @@ def second_stack(
     environ = {**environ_snapshot(), **(env or {})}
     base = load_stack_settings(environ, state_dir=str(state_dir))
     binaries = ensure_binaries(base, environ, lambda _: None)
-    for attempt in range(3):
-        handle = Stack(
-            base.with_(port_offset=pick_port_offset()),
-            environ,
-            binaries=binaries,
-            collector_config=collector_config,
-            die_with_parent=True,
-        )
-        try:
-            handle.up(components, build=False)
-            break
-        except StackError as exc:
-            if "already in use" not in str(exc) or attempt == 2:
-                raise
+    handle = start_on_free_offset(
+        base, environ, components, binaries=binaries, collector_config=collector_config
+    )
     try:
         yield running_stack(handle)
     finally:

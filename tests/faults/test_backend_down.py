@@ -19,9 +19,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from ._support import SpanSource, poll, prom_query, unique_service, wait_for_spans
+from ._support import SpanSource, prom_query, unique_service, wait_for_spans
 
 pytestmark = pytest.mark.e2e
 
@@ -109,7 +109,7 @@ def test_metrics_resume_after_prometheus_returns(restored: RunningStack) -> None
 
     try:
         export_one()
-        poll(prom_value, "the metric in Prometheus before the outage", 30)
+        wait_for(prom_value, "the metric in Prometheus before the outage", 30)
         stack.stack.stop("prometheus")
         start = time.monotonic()
         for _ in range(int(PROM_OUTAGE_S / POINT_EVERY_S)):  # bounded in count and time
@@ -121,13 +121,13 @@ def test_metrics_resume_after_prometheus_returns(restored: RunningStack) -> None
         export_one()
     finally:
         provider.shutdown()
-    poll(
+    wait_for(
         lambda: True if prom_value() == float(exported) else None,
         f"Prometheus to show the latest value {exported}",
         45,
     )
     expected = set(range(1, exported + 1))
-    poll(
+    wait_for(
         lambda: (
             True
             if expected <= _file_points(stack.metrics_file, service, "astra.fault.points")

@@ -20,9 +20,9 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from ._support import SpanSource, poll, unique_service, wait_for_spans
+from ._support import SpanSource, unique_service, wait_for_spans
 
 pytestmark = pytest.mark.e2e
 
@@ -199,4 +199,4 @@ def test_good_clients_are_served_after_the_garbage(stack: RunningStack, collecto
         source.close()
     expected = set(source.accepted) | {f"{s.context.span_id:016x}" for s in more}
     wait_for_spans(stack, service, expected, timeout=45)
-    assert poll(lambda: stack.stack.healthy("collector") or None, "collector health", 10)
+    assert wait_for(lambda: stack.stack.healthy("collector") or None, "collector health", 10)

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 import requests
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from ._support import poll, prom_query
+from ._support import prom_query
 
 pytestmark = pytest.mark.e2e
 
@@ -93,7 +93,7 @@ def service(collector_down: RunningStack, tmp_path: Path) -> Iterator[tuple[str,
             return None
 
     try:
-        poll(ready, "the service to answer", 30)
+        wait_for(ready, "the service to answer", 30)
         yield url, name
     finally:
         proc.terminate()
@@ -172,5 +172,5 @@ def test_service_keeps_serving_without_the_collector(
         value = float(result[0]["value"][1]) if result else 0.0
         return value if value > 0 else None
 
-    in_prometheus = poll(dropped_in_prometheus, "the drops in Prometheus", 45)
+    in_prometheus = wait_for(dropped_in_prometheus, "the drops in Prometheus", 45)
     assert in_prometheus <= _stats(url)["health"]["traces"]["dropped"]

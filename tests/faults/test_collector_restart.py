@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from ._support import SpanSource, collector_metric, poll, unique_service, wait_for_spans
+from ._support import SpanSource, collector_metric, unique_service, wait_for_spans
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,7 @@ def test_queued_spans_survive_a_kill_9(restored: RunningStack) -> None:
     are all in Jaeger once both are back."""
     stack = restored
     stack.stack.stop("jaeger")
-    base = poll(lambda: _enqueued(stack), "the collector's self metrics", 10)
+    base = wait_for(lambda: _enqueued(stack), "the collector's self metrics", 10)
     source = SpanSource(stack.otlp_grpc, unique_service("kill9"))
     try:
         for _ in range(BATCHES):
@@ -66,7 +66,7 @@ def test_queued_spans_survive_a_kill_9(restored: RunningStack) -> None:
         source.close()
     sent = len(source.accepted)
     # Past the batch processor (1 s timeout): every span is in the exporter's queue.
-    poll(
+    wait_for(
         lambda: True if (_enqueued(stack) or 0) - base >= sent else None,
         f"{sent} spans in the Jaeger exporter's queue",
         30,

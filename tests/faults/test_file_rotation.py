@@ -15,12 +15,11 @@ from typing import Any
 
 import pytest
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
 from ._support import (
     SpanSource,
     derived_collector_config,
-    poll,
     second_stack,
     unique_service,
 )
@@ -87,7 +86,7 @@ def test_trace_files_stay_within_size_and_count(small_rotation_stack: RunningSta
         source.close()
     assert written >= TARGET_WRITTEN, "the load did not reach its volume in time"
     last = f'"spanId":"{source.accepted[-1]}"'
-    poll(
+    wait_for(
         lambda: True if last in stack.traces_file.read_text() else None,
         "the last span in the current traces file",
         15,

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from ._support import SpanSource, collector_metric, poll, second_stack, unique_service
+from ._support import SpanSource, collector_metric, second_stack, unique_service
 
 pytestmark = pytest.mark.e2e
 
@@ -111,6 +111,6 @@ def test_memory_limit_refuses_retryably_and_loses_nothing_accepted(
         return True if set(counts.values()) == {accepted} else None
 
     try:
-        poll(all_exported, f"all {accepted} accepted spans exported", 90)
+        wait_for(all_exported, f"all {accepted} accepted spans exported", 90)
     finally:
         sys.stderr.write(f"[faults] memory limit: exported {counts}\n")

@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import requests
+
 from astra_otel._internal.settings import ExportSettings
 
 __all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter"]
@@ -72,7 +74,13 @@ def _grpc_extra(export: ExportSettings) -> dict[str, Any]:
 def _http_extra() -> dict[str, Any]:
     from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415  # optional/heavy, loaded on use
 
-    return {"compression": Compression.NoCompression}
+    # trust_env=False: requests would otherwise read proxy/netrc/CA variables from the
+    # environment on every request (our settings are the configuration), and its lazy
+    # `import netrc` on an export thread can be copied half-done into a forked child,
+    # which then deadlocks on that module's import lock.
+    session = requests.Session()
+    session.trust_env = False
+    return {"compression": Compression.NoCompression, "session": session}
 
 
 def span_exporter(export: ExportSettings, timeout: float) -> Any:

@@ -125,9 +125,17 @@ class _Wiring:
         self.hooks: list[ExitHooks] = []
         self.unregister_fork: Any = None
 
-    def traces(self) -> None:
-        slot = ExporterSlot(self.sinks.span_exporter)
+    def _slot(self, factory: Callable[[], Any]) -> ExporterSlot[Any]:
+        # Built now, on the caller's thread: the exporter modules get imported here and not
+        # lazily on an export thread, whose module import lock a fork could copy while held
+        # (the child then deadlocks importing the same module).
+        slot = ExporterSlot(factory)
+        slot.get()
         self.slots.append(slot)
+        return slot
+
+    def traces(self) -> None:
+        slot = self._slot(self.sinks.span_exporter)
         self.tracer_provider, processor = build_tracer_provider(
             self.settings.traces, self.resource, slot, self.stats["traces"]
         )
@@ -135,8 +143,7 @@ class _Wiring:
         self.extras["span_processor"] = processor
 
     def metrics(self) -> None:
-        slot = ExporterSlot(self.sinks.metric_exporter or _no_exporter)
-        self.slots.append(slot)
+        slot = self._slot(self.sinks.metric_exporter or _no_exporter)
         readers = self.sinks.metric_readers(CountingMetricExporter(slot, self.stats["metrics"]))
         port = self.settings.metrics.prometheus_port
         if port:
@@ -148,8 +155,7 @@ class _Wiring:
 
     def logs(self) -> None:
         if self.settings.logs.enabled:
-            slot = ExporterSlot(self.sinks.log_exporter)
-            self.slots.append(slot)
+            slot = self._slot(self.sinks.log_exporter)
             self.logger_provider, processor = build_logger_provider(
                 self.settings.logs, self.resource, slot, self.stats["logs"]
             )

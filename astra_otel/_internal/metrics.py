@@ -42,6 +42,7 @@ __all__ = [
     "CUMULATIVE",
     "SECONDS_BUCKETS",
     "CountingMetricExporter",
+    "NullMetricExporter",
     "build_meter_provider",
     "register_self_metrics",
     "reset_metric_state_in_child",
@@ -99,6 +100,26 @@ class CountingMetricExporter(MetricExporter):
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         """Shut the wrapped exporter down."""
         self._slot.shutdown()
+
+
+class NullMetricExporter(MetricExporter):
+    """Accepts and discards (used when metric readers other than OTLP do the work)."""
+
+    def __init__(self) -> None:
+        super().__init__(preferred_temporality=CUMULATIVE)
+
+    def export(
+        self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
+    ) -> MetricExportResult:
+        """Discard."""
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        """Nothing is buffered."""
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        """Nothing to release."""
 
 
 def build_meter_provider(

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, MetricReader
+from opentelemetry.sdk.metrics.export import MetricReader
 
 from astra_otel._internal import exporters as otlp
 from astra_otel._internal.api_globals import install_providers, reset_providers
@@ -25,6 +24,7 @@ from astra_otel._internal.lifecycle import ExitHooks, register_fork_hook
 from astra_otel._internal.logs import BridgeHandler, build_logger_provider, console_handler
 from astra_otel._internal.metrics import (
     CountingMetricExporter,
+    NullMetricExporter,
     build_meter_provider,
     otlp_reader,
     register_self_metrics,
@@ -100,7 +100,7 @@ def remove_log_handlers() -> None:
 
 
 def _no_exporter() -> Any:
-    return ConsoleMetricExporter(out=open(os.devnull, "w"))  # lives with the slot
+    return NullMetricExporter()
 
 
 class _Wiring:

@@ -7,20 +7,22 @@ sent in Prometheus, Jaeger and the collector's JSON files.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from astra_otel._internal.params import environ_snapshot
-from astra_otel.stack.running import RunningStack
+from astra_otel.stack.running import RunningStack, wait_for
 
-from .test_pipeline import _attrs, _for_service, _poll
+_poll = wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +78,22 @@ def _run(code: str, env: dict[str, str], timeout: float = 60.0) -> subprocess.Co
     )
     assert proc.returncode == 0, proc.stderr
     return proc
+
+
+def _attrs(items: list[dict[str, Any]]) -> dict[str, Any]:
+    return {a["key"]: next(iter(a["value"].values())) for a in items}
+
+
+def _for_service(path: Path, key: str, service: str) -> list[dict[str, Any]]:
+    """Resource entries (resourceSpans/resourceLogs/resourceMetrics) of ``service``."""
+    if not path.exists():
+        return []
+    return [
+        entry
+        for line in path.read_text().splitlines()
+        for entry in json.loads(line).get(key, [])
+        if _attrs(entry["resource"]["attributes"]).get("service.name") == service
+    ]
 
 
 def _spans(stack: RunningStack, service: str) -> list[dict[str, Any]]:

@@ -67,13 +67,14 @@ def _env(stack: RunningStack, service: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(code: str, env: dict[str, str], timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+def _run(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` with ``args`` in a fresh interpreter; it must succeed."""
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-c", textwrap.dedent(code), *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=60,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
@@ -187,15 +188,7 @@ def test_repeated_setup_sends_each_record_and_span_once(stack: RunningStack) -> 
     """Five setup() calls and basicConfig: the collector gets one log record and one span."""
     service = _service("idem")
     marker = f"only-once-{uuid.uuid4().hex}"
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(IDEMPOTENT), marker],
-        env=_env(stack, service),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    _run(IDEMPOTENT, _env(stack, service), marker)
     records = _poll(lambda: _logs(stack, service) or None, "the log record")
     time.sleep(2.0)  # a duplicate would arrive in the same or the next batch
     records = _logs(stack, service)
@@ -244,15 +237,7 @@ def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
     """With header capture on, secrets in headers, SQL literals and Redis values appear
     nowhere in the collector's traces/metrics/logs files; the span shows [REDACTED]."""
     service = _service("redact")
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(REDACT), SECRET, stack.redis_url],
-        env=_env(stack, service),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    _run(REDACT, _env(stack, service), SECRET, stack.redis_url)
 
     def server_span() -> dict[str, Any] | None:
         for span in _spans(stack, service):

@@ -27,7 +27,7 @@ import requests
 
 from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
-from benchmarks.bench_pipeline_common import bench_stack, say
+from benchmarks.bench_pipeline_common import bench_stack, cpu_seconds, say
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ROUTE = "/api/v1/satellites/sat-bench-1/analyze"
@@ -43,8 +43,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int]:
-    """(successful requests/s, p99 seconds, non-2xx count) from one bounded wrk run."""
+def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int, int]:
+    """(successful requests/s, p99 seconds, non-2xx count, all requests) from one bounded
+    wrk run."""
     out = subprocess.run(
         [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
         capture_output=True,
@@ -65,12 +66,15 @@ def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float,
         (int(total.group(1)) - failed) / elapsed,
         float(p99.group(1)) * _UNITS[p99.group(2)],
         failed,
+        int(total.group(1)),
     )
 
 
 def _round(
     stack: RunningStack, mode: str, state: Path, script: Path, seconds: int
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
+    """(2xx requests/s at 4 connections, p99 at 1 connection, CPU seconds per request of
+    the demo process at 1 connection)."""
     port, downstream = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -99,8 +103,10 @@ def _round(
             if wait > 0:
                 time.sleep(wait)
             _wrk(base + ROUTE, script, 4, 1)  # warm-up
-            rps, _, errors_rps = _wrk(base + ROUTE, script, 4, seconds)
-            _, p99, errors_p99 = _wrk(base + ROUTE, script, 1, seconds)
+            rps, _, errors_rps, _ = _wrk(base + ROUTE, script, 4, seconds)
+            cpu0 = cpu_seconds(server.pid)
+            _, p99, errors_p99, requests_p99 = _wrk(base + ROUTE, script, 1, seconds)
+            cpu = (cpu_seconds(server.pid) - cpu0) / max(requests_p99, 1)
         finally:
             server.terminate()
             try:
@@ -110,16 +116,16 @@ def _round(
                 server.wait()
     say(
         f"demo {mode:3}: {rps:.1f} 2xx req/s (4 conns), p99 {p99 * 1e3:.1f} ms (1 conn), "
-        f"non-2xx {errors_rps + errors_p99}"
+        f"CPU {cpu * 1e3:.2f} ms/request (1 conn), non-2xx {errors_rps + errors_p99}"
     )
-    return rps, p99
+    return rps, p99, cpu
 
 
 def run(options: Options) -> list[Result]:
     """Telemetry on vs off, alternating rounds; medians."""
     rounds = 1 if options.quick else 3
     seconds = 6 if options.quick else 8
-    results: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+    results: dict[str, list[tuple[float, float, float]]] = {"on": [], "off": []}
     with (
         bench_stack(("redis", "jaeger", "collector")) as stack,
         tempfile.TemporaryDirectory(prefix="astra-bench-demo-") as tmp,
@@ -129,8 +135,9 @@ def run(options: Options) -> list[Result]:
         for i in range(rounds):
             for mode in ("off", "on") if i % 2 == 0 else ("on", "off"):
                 results[mode].append(_round(stack, mode, Path(tmp), script, seconds))
-    rps = {m: statistics.median(r for r, _ in v) for m, v in results.items()}
-    p99 = {m: statistics.median(p for _, p in v) for m, v in results.items()}
+    rps = {m: statistics.median(r[0] for r in v) for m, v in results.items()}
+    p99 = {m: statistics.median(r[1] for r in v) for m, v in results.items()}
+    cpu = {m: statistics.median(r[2] for r in v) * 1e3 for m, v in results.items()}
     ratio = rps["on"] / rps["off"]
     return [
         Result(
@@ -143,5 +150,16 @@ def run(options: Options) -> list[Result]:
             ratio >= RPS_TARGET,
             f"p99 at 1 connection: on {p99['on'] * 1e3:.1f} ms, off {p99['off'] * 1e3:.1f} ms "
             f"(ratio {p99['on'] / p99['off']:.2f}); median of {rounds} round(s), {seconds} s each",
-        )
+        ),
+        Result(
+            "demo analyze route, CPU per request, telemetry on vs off",
+            cpu["on"],
+            cpu["off"],
+            "ms",
+            cpu["on"] / cpu["off"],
+            "reported",
+            True,
+            f"demo process CPU over the 1-connection run / requests; telemetry adds "
+            f"{cpu['on'] - cpu['off']:.1f} ms per request",
+        ),
     ]

@@ -289,6 +289,43 @@ SERVICE_HEALTH = Dashboard(
             ),
         ),
         Row(
+            "Payload sizes",
+            (
+                Panel(
+                    "Request body size by route (p50 / p95)",
+                    "http.server.request.body.size by route: requests that carry a body.",
+                    (
+                        Query(
+                            quantile(0.5, "http_server_request_body_size_bytes", "http_route"),
+                            "p50 {{http_route}}",
+                        ),
+                        Query(
+                            quantile(0.95, "http_server_request_body_size_bytes", "http_route"),
+                            "p95 {{http_route}}",
+                        ),
+                    ),
+                    "bytes",
+                    width=12,
+                ),
+                Panel(
+                    "Response body size by route (p50 / p95)",
+                    "http.server.response.body.size by route.",
+                    (
+                        Query(
+                            quantile(0.5, "http_server_response_body_size_bytes", "http_route"),
+                            "p50 {{http_route}}",
+                        ),
+                        Query(
+                            quantile(0.95, "http_server_response_body_size_bytes", "http_route"),
+                            "p95 {{http_route}}",
+                        ),
+                    ),
+                    "bytes",
+                    width=12,
+                ),
+            ),
+        ),
+        Row(
             "Dependencies and cache",
             (
                 Panel(

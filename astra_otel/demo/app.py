@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import fastapi
 import requests
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -103,7 +104,9 @@ def _check(services: DemoServices, name: str, probe: Callable[[], object]) -> st
 
 def create_app(services: DemoServices) -> FastAPI:
     """The AstraGuard demo API bound to ``services``."""
-    app = FastAPI(title="AstraGuard API (astra-otel demo)")
+    # Looked up at call time: setup() swaps in the instrumented FastAPI class, whose
+    # middleware records body sizes too (FastAPI's built-in telemetry does not).
+    app = fastapi.FastAPI(title="AstraGuard API (astra-otel demo)")
 
     @app.middleware("http")
     async def request_events(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 
+import fastapi
 from fastapi import FastAPI, HTTPException
 
 from astra_otel.demo.reliability import ChaosMonkey
@@ -22,7 +23,7 @@ ANOMALY_RATE = 0.15
 
 def create_downstream_app(chaos: ChaosMonkey, *, rng: random.Random | None = None) -> FastAPI:
     """The telemetry-feed app: ``GET /telemetry/{satellite_id}`` and ``GET /healthz``."""
-    app = FastAPI(title="AstraGuard telemetry feed (demo downstream)")
+    app = fastapi.FastAPI(title="AstraGuard telemetry feed (demo downstream)")  # see app.py
     dice = rng or random.Random()  # noqa: S311  # simulation, not security
 
     @app.get("/healthz")

@@ -40,7 +40,9 @@ test: lint
 unit: $(STAMP)
 	$(BIN)/pytest -m "not e2e"
 
+# The HTTP benchmarks load the app with wrk from a second process (Debian package).
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/astra-otel stack build
 	$(BIN)/python -m benchmarks
 

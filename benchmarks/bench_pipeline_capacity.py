@@ -18,7 +18,6 @@ from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import (
     bench_stack,
-    collector_metric,
     cpu_seconds,
     jaeger_received,
     peak_rss_bytes,
@@ -40,9 +39,9 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
     pid = stack.stack.pid("collector")
     assert pid is not None
     before = {
-        "accepted": collector_metric(stack, "otelcol_receiver_accepted_spans"),
-        "refused": collector_metric(stack, "otelcol_receiver_refused_spans"),
-        "file": collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces"),
+        "accepted": stack.collector_metric("otelcol_receiver_accepted_spans"),
+        "refused": stack.collector_metric("otelcol_receiver_refused_spans"),
+        "file": stack.collector_metric("otelcol_exporter_sent_spans", exporter="file/traces"),
         "jaeger": jaeger_received(stack),
     }
     # telemetrygen's --rate paces every span (children included), per worker.
@@ -81,9 +80,9 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
         if name == "jaeger":
             return jaeger_received(stack) - before[name]
         if name == "file":
-            now = collector_metric(stack, "otelcol_exporter_sent_spans", exporter="file/traces")
+            now = stack.collector_metric("otelcol_exporter_sent_spans", exporter="file/traces")
             return now - before[name]
-        return collector_metric(stack, f"otelcol_receiver_{name}_spans") - before[name]
+        return stack.collector_metric(f"otelcol_receiver_{name}_spans") - before[name]
 
     def delivered() -> bool:
         accepted = delta("accepted")

@@ -29,7 +29,6 @@ from astra_otel.stack.settings import StackSettings, load_stack_settings
 __all__ = [
     "TELEMETRYGEN_MODULE",
     "bench_stack",
-    "collector_metric",
     "cpu_seconds",
     "jaeger_received",
     "peak_rss_bytes",
@@ -103,18 +102,6 @@ def peak_rss_bytes(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
     return 0
-
-
-def collector_metric(stack: RunningStack, name: str, **labels: str) -> float:
-    """Sum of the collector's own metric ``name`` over series matching ``labels``."""
-    text = requests.get(stack.collector_self_metrics_url, timeout=5).text
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            named = sample.name in (name, f"{name}_total")
-            if named and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 def jaeger_received(stack: RunningStack) -> float:

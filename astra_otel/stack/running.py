@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
 from astra_otel.stack import process
 from astra_otel.stack.components import SPECS, Binaries, state_paths
 from astra_otel.stack.errors import StackError
@@ -59,6 +62,19 @@ class RunningStack:
     traces_file: Path
     metrics_file: Path
     logs_file: Path
+
+    def collector_metric(self, name: str, **labels: str) -> float:
+        """Sum of the collector's own metric ``name`` (with or without ``_total``) over the
+        series whose labels match ``labels``, read from its self-metrics endpoint; raises
+        ``requests.RequestException`` when the collector does not answer."""
+        text = requests.get(self.collector_self_metrics_url, timeout=5).text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                named = sample.name in (name, f"{name}_total")
+                if named and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import textwrap
 import time
 
 import pytest
+from _exit_timing import timed_exit
 
 from astra_otel.testing import OtlpHttpSink
 
@@ -104,21 +105,7 @@ def test_exit_with_collector_down_is_bounded_by_the_deadline(protocol: str) -> N
     """With nothing listening the process exits within shutdown_timeout + 1 s."""
     deadline = 1.0
     endpoint = f"http://127.0.0.1:{_unused_port()}"
-    script = textwrap.dedent(EXIT_SCRIPT)
-    with subprocess.Popen(
-        [sys.executable, "-c", script, endpoint, protocol, str(deadline)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        ready = time.monotonic()
-        proc.wait(timeout=30)
-        elapsed = time.monotonic() - ready
-        stderr = proc.stderr.read() if proc.stderr else ""
-    assert line.startswith("READY"), stderr
-    assert proc.returncode == 0, stderr
+    elapsed = timed_exit(EXIT_SCRIPT, endpoint, protocol, str(deadline), timeout=30)
     assert elapsed < deadline + 1.0
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
@@ -17,11 +16,10 @@ import requests
 from astra_otel.catalogue import SPECS, InstrumentKind, prometheus_name
 from astra_otel.catalogue.guard import OVERFLOW_VALUE
 from astra_otel.demo.app import ANALYZE_ROUTE
-from astra_otel.stack.running import DemoService, RunningStack
+from astra_otel.stack.running import DemoService, RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 
-T = TypeVar("T")
 WAIT_S = 60.0
 # Metrics that need the demo's traffic and chaos storms (first storm 5 s after start,
 # metric export every 15 s, scrape every 5 s) get longer.
@@ -31,18 +29,6 @@ METRICS_WAIT_S = 150.0
 def _db_system(tags: dict[str, Any]) -> Any:
     """The database system under the stable (`db.system.name`) or old (`db.system`) name."""
     return tags.get("db.system.name", tags.get("db.system"))
-
-
-def _poll(fetch: Callable[[], T | None], what: str, timeout: float = WAIT_S) -> T:
-    """Call ``fetch`` until it returns something (bounded in time), else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if value is not None:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(1.0)
 
 
 @dataclass(frozen=True)
@@ -101,7 +87,11 @@ def test_one_request_is_one_parented_trace_in_jaeger(
 ) -> None:
     """The request's trace has the FastAPI server span as root and, under it, the requests
     client span (and the feed's server span below that), Redis spans and SQLAlchemy spans."""
-    trace = _poll(lambda: _complete_trace(stack, analyzed.trace_id), "the complete trace in Jaeger")
+    trace = wait_for(
+        lambda: _complete_trace(stack, analyzed.trace_id),
+        "the complete trace in Jaeger",
+        timeout=WAIT_S,
+    )
     spans = trace["spans"]
     by_id = {s["spanID"]: s for s in spans}
     assert len(by_id) == len(spans), "no span twice"
@@ -193,7 +183,7 @@ def test_request_log_lines_carry_the_trace_id(stack: RunningStack, analyzed: Ana
             )
         return by_event if {"astra.request", "astra.performance"} <= set(by_event) else None
 
-    found = _poll(events, "the request's log events in logs.jsonl")
+    found = wait_for(events, "the request's log events in logs.jsonl", timeout=WAIT_S)
     assert len(found["astra.request"]) == 1, "each event reaches the file exactly once"
     assert len(found["astra.performance"]) == 1
     request = _attrs(found["astra.request"][0]["attributes"])
@@ -235,7 +225,7 @@ def test_cardinality_overflow_reaches_prometheus(stack: RunningStack, demo: Demo
         )
         return found or None
 
-    (series,) = _poll(overflow, "astra_cardinality_overflows_total", timeout=WAIT_S)
+    (series,) = wait_for(overflow, "astra_cardinality_overflows_total", timeout=WAIT_S)
     assert float(series["value"][1]) >= 1
     folded = _series(stack, f'astra_errors_total{{{sel},http_route="{OVERFLOW_VALUE}"}}')
     assert len(folded) == 1
@@ -304,8 +294,8 @@ def test_catalogue_exemplar_points_at_its_span_in_jaeger(
 ) -> None:
     """An exemplar of a span helper's duration histogram names a trace in Jaeger whose span
     with that id is the helper's span."""
-    exemplar = _poll(
-        lambda: _inference_exemplar(stack, demo.service_name), "an inference exemplar", 90.0
+    exemplar = wait_for(
+        lambda: _inference_exemplar(stack, demo.service_name), "an inference exemplar", timeout=90.0
     )
     trace_id, span_id = exemplar["labels"]["trace_id"], exemplar["labels"]["span_id"]
 
@@ -315,4 +305,7 @@ def test_catalogue_exemplar_points_at_its_span_in_jaeger(
         spans = [s for t in data for s in t["spans"] if s["spanID"] == span_id]
         return spans[0] if spans else None
 
-    assert _poll(span, "the exemplar's span in Jaeger")["operationName"] == "astra.model.inference"
+    assert (
+        wait_for(span, "the exemplar's span in Jaeger", timeout=WAIT_S)["operationName"]
+        == "astra.model.inference"
+    )

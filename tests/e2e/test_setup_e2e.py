@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from _exit_timing import timed_exit
 
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.stack.running import RunningStack, wait_for
@@ -27,26 +28,6 @@ _poll = wait_for
 pytestmark = pytest.mark.e2e
 
 SECRET = f"top-secret-{uuid.uuid4().hex}"
-
-
-def _timed_exit(code: str, env: dict[str, str]) -> float:
-    """Run ``code``; seconds from its READY line to its exit (start-up not counted)."""
-    with subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        ready = time.monotonic()
-        proc.wait(timeout=60)
-        elapsed = time.monotonic() - ready
-        stderr = proc.stderr.read() if proc.stderr else ""
-    assert line.startswith("READY"), stderr
-    assert proc.returncode == 0, stderr
-    return elapsed
 
 
 def _env(stack: RunningStack, service: str, **extra: str) -> dict[str, str]:
@@ -285,7 +266,7 @@ def test_exit_with_collector_down_is_bounded(stack: RunningStack) -> None:
     )
     stack.stack.stop("collector")
     try:
-        elapsed = _timed_exit(EXIT, env)
+        elapsed = timed_exit(EXIT, env=env)
     finally:
         stack.stack.start("collector")
     assert elapsed < 2.0 + 1.0

@@ -24,7 +24,6 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id
-from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel._internal.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
@@ -156,19 +155,12 @@ def prom_query(stack: RunningStack, query: str) -> list[dict[str, Any]]:
 
 
 def collector_metric(stack: RunningStack, name: str, **labels: str) -> float | None:
-    """Sum of the collector's own metric ``name`` over series matching ``labels``, read from
-    its self-metrics endpoint; None when the collector does not answer."""
+    """``stack.collector_metric``, or None while the collector does not answer (the fault
+    tests poll it across restarts and overloads)."""
     try:
-        text = requests.get(stack.collector_self_metrics_url, timeout=5).text
+        return stack.collector_metric(name, **labels)
     except requests.RequestException:
         return None
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            named = sample.name in (name, f"{name}_total")
-            if named and all(sample.labels.get(k) == v for k, v in labels.items()):
-                total += sample.value
-    return total
 
 
 @contextmanager

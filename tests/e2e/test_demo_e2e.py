@@ -125,16 +125,26 @@ def test_one_request_is_one_parented_trace_in_jaeger(
         if tags[s["spanID"]].get("span.kind") == "client"
         and {"http.url", "url.full"} & set(tags[s["spanID"]])
     ]
-    assert len(http_clients) == 1
-    (http_client,) = http_clients
-    assert tags[http_client["spanID"]]["span.kind"] == "client"
-    assert ancestors(http_client)[:2] == [
-        "astra.retry.attempt telemetry-feed.fetch",
-        "astra.dependency.call telemetry-feed",
+    # One client span per retry attempt: under CI load the feed can time out once and the
+    # retry loop tries again, so there may be more than one, each under its own attempt.
+    attempts = [
+        s for s in spans if s["operationName"] == "astra.retry.attempt telemetry-feed.fetch"
     ]
-    assert ancestors(http_client)[-1] == root["operationName"]
+    assert 1 <= len(attempts) == len(http_clients)
+    assert sorted(parent(s)["spanID"] for s in http_clients) == sorted(  # type: ignore[index]
+        s["spanID"] for s in attempts
+    )
+    for http_client in http_clients:
+        assert tags[http_client["spanID"]]["span.kind"] == "client"
+        assert ancestors(http_client)[:2] == [
+            "astra.retry.attempt telemetry-feed.fetch",
+            "astra.dependency.call telemetry-feed",
+        ]
+        assert ancestors(http_client)[-1] == root["operationName"]
     feed_servers = [s for s in spans if s["operationName"] == "GET /telemetry/{satellite_id}"]
-    assert [parent(s) for s in feed_servers] == [http_client]
+    assert feed_servers, "the feed's server span"
+    client_ids = {s["spanID"] for s in http_clients}
+    assert all(parent(s)["spanID"] in client_ids for s in feed_servers)  # type: ignore[index]
 
     redis_spans = [s for s in spans if _db_system(tags[s["spanID"]]) == "redis"]
     assert {"GET", "SET"} <= {s["operationName"] for s in redis_spans}

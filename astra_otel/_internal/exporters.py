@@ -9,6 +9,7 @@ in a forked child (a gRPC channel or HTTP session must not be shared across a fo
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import threading
 from collections.abc import Callable
@@ -83,30 +84,118 @@ def _http_extra() -> dict[str, Any]:
     return {"compression": Compression.NoCompression, "session": session}
 
 
-def span_exporter(export: ExportSettings, timeout: float) -> Any:
-    """An OTLP span exporter for ``export`` whose export calls end within ``timeout`` s."""
+class _Encoded:
+    """An already-serialized OTLP request and how many items it holds."""
+
+    __slots__ = ("count", "payload")
+
+    def __init__(self, payload: bytes, count: int) -> None:
+        self.payload = payload
+        self.count = count
+
+
+class _RawExportStub:
+    """A gRPC stub whose ``Export`` takes the serialized request bytes as they are."""
+
+    def __init__(self, channel: Any, method: str, response: Any) -> None:
+        self.Export = channel.unary_unary(
+            method, request_serializer=None, response_deserializer=response.FromString
+        )
+
+
+_GRPC = {
+    "traces": (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "OTLPSpanExporter",
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
+        "ExportTraceServiceResponse",
+    ),
+    "logs": (
+        "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
+        "OTLPLogExporter",
+        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        "ExportLogsServiceResponse",
+    ),
+}
+_HTTP = {
+    "traces": ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    "logs": ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+
+
+@functools.cache
+def _grpc_encoded(signal: str) -> type:
+    """The SDK's gRPC exporter for ``signal``, sending bytes we serialized ourselves.
+
+    The SDK's retry loop, backoff, channel re-creation and shutdown are kept as they are;
+    only ``_translate_data`` (object tree -> our bytes) and the stub (no re-serialization)
+    change. Private SDK hooks: recheck on upgrades (the e2e tests would fail).
+    """
+    module, name, method, response_module, response_name = _GRPC[signal]
+    base: Any = getattr(importlib.import_module(module), name)
+    response = getattr(importlib.import_module(response_module), response_name)
+
+    class Encoded(base):  # type: ignore[misc]  # chosen at runtime, SDK untyped
+        def _initialize_channel_and_stub(self) -> None:
+            super()._initialize_channel_and_stub()
+            self._client = _RawExportStub(self._channel, method, response)
+
+        def _translate_data(self, data: Any) -> Any:
+            if isinstance(data, _Encoded):
+                return data.payload
+            return super()._translate_data(data).SerializeToString()
+
+        def _count_data(self, data: Any) -> int:
+            return data.count if isinstance(data, _Encoded) else len(data)
+
+        def export_encoded(self, payload: bytes, count: int) -> bool:
+            """Send one serialized request (with the SDK's retries); ``True`` on success."""
+            result = self._export(_Encoded(payload, count))
+            return bool(result.name == "SUCCESS")
+
+    return Encoded
+
+
+@functools.cache
+def _http_encoded(signal: str) -> type:
+    """The SDK's OTLP/HTTP exporter for ``signal``, sending bytes we serialized ourselves.
+
+    ``export_encoded`` hands the bytes to the exporter's own HTTP client (``_client``:
+    retries, backoff, compression, headers); a private SDK hook, rechecked by the tests.
+    """
+    module, name = _HTTP[signal]
+    base: Any = getattr(importlib.import_module(module), name)
+
+    class Encoded(base):  # type: ignore[misc]  # chosen at runtime, SDK untyped
+        def export_encoded(self, payload: bytes, count: int) -> bool:
+            """Send one serialized request (with the SDK's retries); ``True`` on success."""
+            if self._shutdown:
+                return False
+            return bool(self._client.export(payload).success)
+
+    return Encoded
+
+
+def _encoded_exporter(signal: str, export: ExportSettings, timeout: float) -> Any:
     if export.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter  # noqa: PLC0415  # optional/heavy, loaded on use
+        return _grpc_encoded(signal)(**_common(export, timeout), **_grpc_extra(export))
+    return _http_encoded(signal)(**_common(export, timeout), **_http_extra())
 
-        return OTLPSpanExporter(**_common(export, timeout), **_grpc_extra(export))
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415  # optional/heavy, loaded on use
-        OTLPSpanExporter as HTTPSpanExporter,
-    )
 
-    return HTTPSpanExporter(**_common(export, timeout), **_http_extra())
+def span_exporter(export: ExportSettings, timeout: float) -> Any:
+    """An OTLP span exporter for ``export`` whose export calls end within ``timeout`` s.
+
+    Besides the SDK's ``export(spans)`` it has ``export_encoded(payload, count)``, which
+    the pipeline uses with :class:`~astra_otel._internal.otlp_spans.SpanEncoder`.
+    """
+    return _encoded_exporter("traces", export, timeout)
 
 
 def log_exporter(export: ExportSettings, timeout: float) -> Any:
-    """An OTLP log exporter for ``export``."""
-    if export.protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter  # noqa: PLC0415  # optional/heavy, loaded on use
-
-        return OTLPLogExporter(**_common(export, timeout), **_grpc_extra(export))
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # noqa: PLC0415  # optional/heavy, loaded on use
-        OTLPLogExporter as HTTPLogExporter,
-    )
-
-    return HTTPLogExporter(**_common(export, timeout), **_http_extra())
+    """An OTLP log exporter for ``export`` (with ``export_encoded``, as for spans)."""
+    return _encoded_exporter("logs", export, timeout)
 
 
 def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> Any:

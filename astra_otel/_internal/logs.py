@@ -26,6 +26,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.settings import LogsSettings
 
 __all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
@@ -58,6 +59,10 @@ def severity(levelno: int) -> SeverityNumber:
             break
         base_level, base_number = level, number
     return SeverityNumber(min(base_number + min(levelno - base_level, 3), 24))
+
+
+def _severity_of(record: logging.LogRecord) -> tuple[int, str]:
+    return severity(record.levelno).value, _OTEL_TEXT.get(record.levelname, record.levelname)
 
 
 def _attr_value(value: Any) -> Any:
@@ -98,12 +103,14 @@ class _Converter:
         if scope is None:
             scope = self._scopes[record.name] = InstrumentationScope(record.name)
         ctx = trace.set_span_in_context(NonRecordingSpan(span_context))
+        stamp = int(record.created * 1e9)
+        number, text = _severity_of(record)
         api_record = LogRecord(
-            timestamp=int(record.created * 1e9),
-            observed_timestamp=time.time_ns(),
+            timestamp=stamp,
+            observed_timestamp=stamp,  # observed when the bridge saw it
             context=ctx,
-            severity_text=_OTEL_TEXT.get(record.levelname, record.levelname),
-            severity_number=severity(record.levelno),
+            severity_text=text,
+            severity_number=SeverityNumber(number),
             body=message,
             attributes=_attributes(record),
         )
@@ -124,6 +131,7 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
     ) -> None:
         self._slot = slot
         self._convert = _Converter(resource)
+        self._encoder = LogEncoder(resource, _attributes, _severity_of)
         self.batcher: Batcher[_Pending | ReadWriteLogRecord] = Batcher(
             name="astra-otel-logs",
             export=self._export,
@@ -135,8 +143,11 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
         self.put = self.batcher.put
 
     def _export(self, batch: Sequence[_Pending | ReadWriteLogRecord]) -> bool:
-        records = [self._convert(item) for item in batch]
-        return self._slot.get().export(records) is LogRecordExportResult.SUCCESS
+        exporter = self._slot.get()
+        if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
+            return bool(exporter.export_encoded(self._encoder.encode(batch), len(batch)))
+        records = [self._convert(item) for item in batch]  # e.g. in-memory (tests)
+        return exporter.export(records) is LogRecordExportResult.SUCCESS
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record emitted through the OpenTelemetry Logs API."""

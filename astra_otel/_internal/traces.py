@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.redaction import sanitize_attributes
 from astra_otel._internal.settings import TracesSettings
 
@@ -52,6 +53,7 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
         schedule_delay: float,
     ) -> None:
         self._slot = slot
+        self._encoder = SpanEncoder()
         self.batcher: Batcher[ReadableSpan] = Batcher(
             name="astra-otel-spans",
             export=self._export,
@@ -65,7 +67,10 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
     def _export(self, batch: Sequence[ReadableSpan]) -> bool:
         for span in batch:
             _sanitize_span(span)
-        return self._slot.get().export(batch) is SpanExportResult.SUCCESS
+        exporter = self._slot.get()
+        if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
+            return bool(exporter.export_encoded(self._encoder.encode(batch), len(batch)))
+        return exporter.export(batch) is SpanExportResult.SUCCESS  # e.g. in-memory (tests)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do when a span starts."""

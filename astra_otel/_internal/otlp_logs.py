@@ -1,0 +1,130 @@
+"""OTLP ``ExportLogsServiceRequest`` bytes for a batch of log records, written directly.
+
+Takes both kinds of queued item: an SDK ``ReadWriteLogRecord`` (emitted through the Logs
+API) and the logging bridge's ``(logging.LogRecord, message, SpanContext)`` tuple, which is
+encoded straight from the stdlib record without building an SDK record first. The message
+is the one the SDK's ``encode_logs`` would produce for the equivalent SDK record
+(``tests/_internal/test_otlp_encoding.py``); see :mod:`astra_otel._internal.otlp_wire`.
+
+Field numbers: ``opentelemetry/proto/logs/v1/logs.proto``.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk._logs import ReadWriteLogRecord
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext
+
+from astra_otel._internal.otlp_wire import (
+    AttributeCache,
+    ObjectCache,
+    ResourceGroups,
+    any_value,
+    field_string,
+    field_varint,
+    length_prefixed,
+    resource_bytes,
+    scope_bytes,
+)
+
+__all__ = ["BridgeItem", "LogEncoder"]
+
+BridgeItem = tuple[logging.LogRecord, str, SpanContext]
+
+_fixed64 = struct.Struct("<Q").pack
+_fixed32 = struct.Struct("<I").pack
+
+
+def _ids(trace_id: int, span_id: int, flags: int) -> list[bytes]:
+    out = []
+    if flags:
+        out.append(b"\x45" + _fixed32(flags))  # flags 8, fixed32
+    if trace_id:
+        out.append(b"\x4a\x10" + trace_id.to_bytes(16, "big"))  # trace_id 9
+    if span_id:
+        out.append(b"\x52\x08" + span_id.to_bytes(8, "big"))  # span_id 10
+    return out
+
+
+class LogEncoder:
+    """Encodes log batches; one instance per export thread (its caches are not locked).
+
+    ``resource`` is the one bridged records belong to; ``attributes_of`` and
+    ``severity_of`` turn a stdlib record into its attributes and (number, text).
+    """
+
+    def __init__(
+        self,
+        resource: Resource,
+        attributes_of: Callable[[logging.LogRecord], dict[str, Any]],
+        severity_of: Callable[[logging.LogRecord], tuple[int, str]],
+    ) -> None:
+        self._resource = resource
+        self._attributes_of = attributes_of
+        self._severity_of = severity_of
+        self._attrs = AttributeCache()
+        self._resources = ObjectCache(lambda r: resource_bytes(self._attrs, r))
+        self._scopes = ObjectCache(lambda s: scope_bytes(self._attrs, s))
+        self._bridge_scopes: dict[str, InstrumentationScope] = {}
+        self._severities: dict[tuple[int, str], bytes] = {}
+
+    def encode(self, batch: Sequence[BridgeItem | ReadWriteLogRecord]) -> bytes:
+        """The serialized ``ExportLogsServiceRequest`` for ``batch``."""
+        groups = ResourceGroups()
+        for item in batch:
+            if isinstance(item, tuple):
+                record = item[0]
+                scope = self._bridge_scopes.get(record.name)
+                if scope is None:
+                    scope = self._bridge_scopes[record.name] = InstrumentationScope(record.name)
+                groups.add(self._resource, scope, self._bridged(item))
+            else:
+                groups.add(item.resource, item.instrumentation_scope or None, self._sdk(item))
+        return groups.encode(self._resources, self._scopes)
+
+    def _severity(self, record: logging.LogRecord) -> bytes:
+        key = (record.levelno, record.levelname)
+        encoded = self._severities.get(key)
+        if encoded is None:
+            number, text = self._severity_of(record)
+            encoded = field_varint(b"\x10", number) + field_string(b"\x1a", text)
+            self._severities[key] = encoded
+        return encoded
+
+    def _bridged(self, item: BridgeItem) -> bytes:
+        record, message, ctx = item
+        stamp = _fixed64(int(record.created * 1e9))
+        parts = [b"\x09" + stamp, self._severity(record)]
+        parts.append(b"\x2a" + length_prefixed(any_value(message)))
+        parts += self._attrs.encode(b"\x32", self._attributes_of(record))
+        parts += _ids(ctx.trace_id, ctx.span_id, int(ctx.trace_flags))
+        parts.append(b"\x59" + stamp)  # observed when the bridge saw it
+        return b"".join(parts)
+
+    def _sdk(self, item: ReadWriteLogRecord) -> bytes:
+        rec = item.log_record
+        parts = []
+        if rec.timestamp:
+            parts.append(b"\x09" + _fixed64(rec.timestamp))
+        severity = getattr(rec.severity_number, "value", None)
+        if severity:
+            parts.append(field_varint(b"\x10", severity))
+        parts.append(field_string(b"\x1a", rec.severity_text or ""))
+        parts.append(b"\x2a" + length_prefixed(any_value(rec.body)))
+        attributes = rec.attributes
+        if type(attributes) is BoundedAttributes:
+            attributes = attributes._dict
+        parts += self._attrs.encode(b"\x32", attributes)
+        parts.append(field_varint(b"\x38", item.dropped_attributes))
+        parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))
+        if rec.observed_timestamp:
+            parts.append(b"\x59" + _fixed64(rec.observed_timestamp))
+        parts.append(field_string(b"\x62", rec.event_name or ""))
+        return b"".join(parts)

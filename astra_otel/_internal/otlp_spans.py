@@ -11,7 +11,7 @@ Field numbers: ``opentelemetry/proto/trace/v1/trace.proto``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
@@ -56,12 +56,17 @@ def _trace_state(span_context: Any) -> bytes:
 
 
 class SpanEncoder:
-    """Encodes span batches; one instance per export thread (its caches are not locked)."""
+    """Encodes span batches; one instance per export thread (its caches are not locked).
 
-    def __init__(self) -> None:
-        self._attrs = AttributeCache()
-        self._resources = ObjectCache(lambda r: resource_bytes(self._attrs, r))
-        self._scopes = ObjectCache(lambda s: scope_bytes(self._attrs, s))
+    ``sanitize(key, value)`` rewrites span attribute values before they are encoded
+    (redaction); resource and scope attributes are taken as they are.
+    """
+
+    def __init__(self, sanitize: Callable[[str, Any], Any] | None = None) -> None:
+        self._attrs = AttributeCache(sanitize=sanitize)
+        self._plain_attrs = AttributeCache()
+        self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
+        self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
         self._names: dict[str, bytes] = {}
 
     def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
@@ -97,16 +102,18 @@ class SpanEncoder:
             parts.append(b"\x22\x08")
             parts.append(parent.span_id.to_bytes(8, "big"))
         parts.append(self._name(span._name))
-        parts.append(_KINDS[span._kind.value])
+        parts.append(_KINDS[span._kind._value_])
         if span._start_time is not None:
             parts.append(b"\x39" + _fixed64(span._start_time))
         if span._end_time is not None:
             parts.append(b"\x41" + _fixed64(span._end_time))
         attributes = span._attributes
-        if attributes:
-            parts += self._attrs.encode(b"\x4a", _plain(attributes))
-            if type(attributes) is BoundedAttributes and attributes.dropped:
+        if type(attributes) is BoundedAttributes:
+            parts += self._attrs.encode(b"\x4a", attributes._dict)
+            if attributes.dropped:
                 parts.append(field_varint(b"\x50", attributes.dropped))
+        elif attributes:
+            parts += self._attrs.encode(b"\x4a", attributes)
         if span._events:
             parts += self._events(span)
         if span._links:
@@ -147,7 +154,7 @@ class SpanEncoder:
     @staticmethod
     def _status(span: ReadableSpan) -> bytes:
         status = span._status
-        code = status.status_code.value
+        code = status.status_code._value_
         if not code and not status.description:
             return b"\x7a\x00"  # the SDK always sets the (empty) status message
         body = field_string(b"\x12", status.description or "") + field_varint(b"\x18", code)

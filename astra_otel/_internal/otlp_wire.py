@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -153,6 +153,10 @@ def key_value(key: str, value: Any) -> bytes:
 _CACHEABLE = (str, bool, int, float)
 
 
+def _as_is(_key: str, value: Any) -> Any:
+    return value
+
+
 class AttributeCache:
     """Length-prefixed ``KeyValue`` bodies, cached for the scalar pairs that repeat.
 
@@ -162,9 +166,13 @@ class AttributeCache:
     Only the export thread of one pipeline uses an instance.
     """
 
-    def __init__(self, max_entries: int = 8192) -> None:
+    def __init__(
+        self, max_entries: int = 8192, sanitize: Callable[[str, Any], Any] | None = None
+    ) -> None:
         self._cache: dict[tuple[str, type, Any], bytes] = {}
         self._max = max_entries
+        # Applied to each pair before it is encoded (so a cached pair was checked once).
+        self._sanitize = sanitize or _as_is
 
     def encode(self, tag: bytes, attributes: Mapping[str, Any] | None) -> list[bytes]:
         """One ``tag + length + KeyValue`` chunk per attribute (unencodable ones skipped)."""
@@ -178,13 +186,13 @@ class AttributeCache:
                 ck = (key, kind, value)
                 chunk = cache.get(ck)
                 if chunk is None:
-                    chunk = length_prefixed(key_value(key, value))
+                    chunk = length_prefixed(key_value(key, self._sanitize(key, value)))
                     if len(cache) >= self._max:
                         cache.clear()
                     cache[ck] = chunk
             else:
                 try:
-                    chunk = length_prefixed(key_value(key, value))
+                    chunk = length_prefixed(key_value(key, self._sanitize(key, value)))
                 except (TypeError, ValueError) as exc:
                     _logger.warning("dropping attribute %r from the export: %s", key, exc)
                     continue

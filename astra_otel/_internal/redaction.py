@@ -15,6 +15,7 @@ __all__ = [
     "SENSITIVE_HEADER_PATTERNS",
     "is_sensitive_header",
     "sanitize_attributes",
+    "sanitize_value",
     "strip_sql_literals",
 ]
 
@@ -50,17 +51,21 @@ def strip_sql_literals(statement: str) -> str:
     return _SQL_NUMBER.sub("?", _SQL_STRING.sub("?", statement))
 
 
+def sanitize_value(key: str, value: Any) -> Any:
+    """``value`` as it may leave the process under attribute ``key`` (often unchanged)."""
+    if key.startswith(_HEADER_PREFIXES):
+        if is_sensitive_header(key.split(".header.", 1)[1]):
+            return (REDACTED,) if isinstance(value, (tuple, list)) else REDACTED
+    elif key in _STATEMENT_KEYS and isinstance(value, str):
+        return strip_sql_literals(value)
+    return value
+
+
 def sanitize_attributes(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     """A cleaned copy of span attributes, or ``None`` when nothing needed cleaning."""
     changed: dict[str, Any] | None = None
     for key, value in attrs.items():
-        new = value
-        if key.startswith(_HEADER_PREFIXES):
-            header = key.split(".header.", 1)[1]
-            if is_sensitive_header(header):
-                new = (REDACTED,) if isinstance(value, (tuple, list)) else REDACTED
-        elif key in _STATEMENT_KEYS and isinstance(value, str):
-            new = strip_sql_literals(value)
+        new = sanitize_value(key, value)
         if new != value:
             if changed is None:
                 changed = dict(attrs)

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_spans import SpanEncoder
-from astra_otel._internal.redaction import sanitize_attributes
+from astra_otel._internal.redaction import sanitize_attributes, sanitize_value
 from astra_otel._internal.settings import TracesSettings
 
 __all__ = ["QueueSpanProcessor", "build_sampler", "build_tracer_provider"]
@@ -53,7 +53,7 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
         schedule_delay: float,
     ) -> None:
         self._slot = slot
-        self._encoder = SpanEncoder()
+        self._encoder = SpanEncoder(sanitize_value)  # redacts as it encodes
         self.batcher: Batcher[ReadableSpan] = Batcher(
             name="astra-otel-spans",
             export=self._export,
@@ -65,12 +65,12 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
         self._put = self.batcher.put
 
     def _export(self, batch: Sequence[ReadableSpan]) -> bool:
-        for span in batch:
-            _sanitize_span(span)
         exporter = self._slot.get()
         if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
             return bool(exporter.export_encoded(self._encoder.encode(batch), len(batch)))
-        return exporter.export(batch) is SpanExportResult.SUCCESS  # e.g. in-memory (tests)
+        for span in batch:  # other exporters (in-memory in tests) get redacted spans
+            _sanitize_span(span)
+        return exporter.export(batch) is SpanExportResult.SUCCESS
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do when a span starts."""

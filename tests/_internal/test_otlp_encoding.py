@@ -40,6 +40,7 @@ from astra_otel._internal.logs import _attributes, _Converter, _severity_of
 from astra_otel._internal.otlp_logs import BridgeItem, LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import AttributeCache, any_value, varint
+from astra_otel._internal.redaction import sanitize_value
 from astra_otel._internal.settings import ExportSettings
 from astra_otel.testing import OtlpHttpSink
 
@@ -238,3 +239,32 @@ def test_grpc_exporter_sends_encoded_requests_and_retries(
     assert service.failures == 0, "the first attempt was refused and retried"
     assert service.received[0] == encode_spans(spans)
     assert service.received[1] == encode_spans(spans[:1])
+
+
+def test_span_encoder_redacts_as_it_encodes() -> None:
+    """With the redaction hook, secret headers and SQL literals never reach the bytes,
+    also when the same pair comes again from the cache."""
+    provider, exporter = _provider(Resource({"service.name": "r"}))
+    tracer = provider.get_tracer("t")
+    for _ in range(2):
+        with tracer.start_as_current_span("q") as span:
+            span.set_attribute("http.request.header.authorization", ("Bearer s3cr3t",))
+            span.set_attribute("http.request.header.x-api-key", "k3y")
+            span.set_attribute("db.statement", "SELECT * FROM t WHERE pw = 'hunter2' AND n = 42")
+            span.set_attribute("http.request.header.accept", ("text/plain",))
+    payload = SpanEncoder(sanitize_value).encode(exporter.get_finished_spans())
+    for secret in (b"s3cr3t", b"k3y", b"hunter2", b"42"):
+        assert secret not in payload
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(payload)
+    spans = request.resource_spans[0].scope_spans[0].spans
+    assert len(spans) == 2
+    for span in spans:
+        attrs = {a.key: a.value for a in span.attributes}
+        assert attrs["http.request.header.authorization"].array_value.values[0].string_value == (
+            "[REDACTED]"
+        )
+        assert attrs["http.request.header.x-api-key"].string_value == "[REDACTED]"
+        assert attrs["db.statement"].string_value == "SELECT * FROM t WHERE pw = ? AND n = ?"
+        assert attrs["http.request.header.accept"].array_value.values[0].string_value == (
+            "text/plain"
+        )

@@ -54,6 +54,12 @@ class Instrumented:
 
 
 def _fastapi(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+    if {"receive", "send"} <= set(settings.fastapi_exclude_spans):
+        # The default: our lean middleware (no per-message spans to make anyway).
+        from astra_otel._internal.fastapi_patch import FastAPIPatch  # noqa: PLC0415  # imports fastapi
+
+        return FastAPIPatch(settings, providers["tracer_provider"], providers["meter_provider"])
+    # Per-message receive/send spans were asked for: only the contrib middleware has them.
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
 
     instrumentor = FastAPIInstrumentor()

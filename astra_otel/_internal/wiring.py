@@ -168,6 +168,10 @@ class _Wiring:
             self.handlers.append(console)
 
     def instrument_fastapi(self, app: Any) -> None:
+        patch: Any = self.instrumented.instrumentors.get("fastapi")
+        if hasattr(patch, "instrument_app"):  # our middleware (the default)
+            patch.instrument_app(app)
+            return
         from opentelemetry.instrumentation.fastapi import (  # noqa: PLC0415  # optional library
             FastAPIInstrumentor,
         )

@@ -14,6 +14,7 @@ import requests
 import sqlalchemy
 
 from astra_otel import InstrumentationOptions
+from astra_otel._internal.fastapi_patch import SCOPE_NAME
 from astra_otel._internal.redaction import REDACTED
 from astra_otel.testing import Capture, capture_telemetry
 
@@ -67,7 +68,8 @@ def cap_headers() -> Iterator[Capture]:
 
 
 def test_fastapi_request_gives_one_server_span_without_receive_send() -> None:
-    """A request yields one server span: no per-message receive/send spans by default."""
+    """A request yields one server span (ours; FastAPI's native telemetry stays off): no
+    per-message receive/send spans by default."""
     with capture_telemetry(service_name="i") as cap:
         assert _get(_app(), "/items/3") == 200
         spans = cap.spans()
@@ -107,22 +109,27 @@ def test_captured_sensitive_headers_are_redacted(cap_headers: Capture) -> None:
 CONTRIB = "opentelemetry.instrumentation.fastapi"
 
 
-def _contrib_spans(cap: Capture) -> list[str]:
+def _spans_of(cap: Capture, scope: str) -> list[str]:
     return [
         s.name
         for s in cap.spans()
-        if s.instrumentation_scope is not None and s.instrumentation_scope.name == CONTRIB
+        if s.instrumentation_scope is not None and s.instrumentation_scope.name == scope
     ]
 
 
+def _contrib_spans(cap: Capture) -> list[str]:
+    return _spans_of(cap, SCOPE_NAME)
+
+
 def test_fastapi_instrumentation_can_be_switched_off() -> None:
-    """instrumentations.fastapi=False: no FastAPIInstrumentor spans (FastAPI's own native
+    """instrumentations.fastapi=False: no spans from our middleware (FastAPI's own native
     telemetry is FastAPI's business and is not what this switch controls)."""
     with capture_telemetry(
         service_name="i", instrumentations=InstrumentationOptions(fastapi=False)
     ) as cap:
         _get(_app(), "/items/1")
         assert _contrib_spans(cap) == []
+        assert _spans_of(cap, CONTRIB) == []
 
 
 def test_sql_statements_carry_no_literal_values() -> None:

@@ -1,0 +1,176 @@
+"""The FastAPI server middleware: span attributes by the stable HTTP conventions, errors,
+propagation, the four HTTP server metrics, exclusions, and the contrib fallback."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import fastapi
+import httpx
+import pytest
+from opentelemetry.trace import SpanKind, StatusCode
+
+from astra_otel import InstrumentationOptions
+from astra_otel._internal.fastapi_patch import SCOPE_NAME
+from astra_otel.testing import Capture, capture_telemetry
+
+REMOTE_TRACE = "0af7651916cd43dd8448eb211c80319c"
+REMOTE_SPAN = "b7ad6b7169203331"
+
+
+def _app() -> fastapi.FastAPI:
+    app = fastapi.FastAPI()
+
+    @app.post("/orders/{order_id}")
+    async def order(order_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        return {"id": order_id, "n": len(body)}
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("kaput")
+
+    @app.get("/teapot")
+    async def teapot() -> fastapi.Response:
+        return fastapi.Response(status_code=503)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return app
+
+
+def _call(app: fastapi.FastAPI, method: str, path: str, **kwargs: Any) -> int:
+    async def go() -> int:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test:8080") as c:
+            return (await c.request(method, path, **kwargs)).status_code
+
+    return asyncio.run(go())
+
+
+def _points(cap: Capture, name: str) -> list[Any]:
+    return list(cap.metric(name).data.data_points)
+
+
+def test_server_span_follows_the_stable_http_conventions() -> None:
+    """Name, kind, request/response attributes, and the caller's traceparent as parent."""
+    with capture_telemetry(service_name="a") as cap:
+        status = _call(
+            _app(),
+            "POST",
+            "/orders/7?x=1",
+            json={"a": 1},
+            headers={
+                "traceparent": f"00-{REMOTE_TRACE}-{REMOTE_SPAN}-01",
+                "user-agent": "probe/1",
+            },
+        )
+        assert status == 200
+        (span,) = cap.spans()
+        assert span.name == "POST /orders/{order_id}"
+        assert span.kind is SpanKind.SERVER
+        assert span.instrumentation_scope is not None
+        assert span.instrumentation_scope.name == SCOPE_NAME
+        assert format(span.context.trace_id, "032x") == REMOTE_TRACE
+        assert span.parent is not None
+        assert format(span.parent.span_id, "016x") == REMOTE_SPAN
+        assert span.status.status_code is StatusCode.UNSET
+        attrs = dict(span.attributes or {})
+        assert attrs["http.request.method"] == "POST"
+        assert attrs["url.scheme"] == "http"
+        assert attrs["url.path"] == "/orders/7"
+        assert attrs["url.query"] == "x=1"
+        assert attrs["server.address"] == "api.test"
+        assert attrs["server.port"] == 8080
+        assert attrs["user_agent.original"] == "probe/1"
+        assert attrs["http.route"] == "/orders/{order_id}"
+        assert attrs["http.response.status_code"] == 200
+        assert attrs["network.protocol.version"] == "1.1"
+        assert "error.type" not in attrs
+
+
+def test_http_server_metrics_carry_the_route_and_body_sizes() -> None:
+    """Duration (s), request/response body sizes (By) and active requests back at 0."""
+    with capture_telemetry(service_name="a") as cap:
+        for _ in range(3):
+            assert _call(_app(), "POST", "/orders/1", json={"a": 1, "b": 2}) == 200
+        (duration,) = _points(cap, "http.server.request.duration")
+        assert duration.count == 3
+        assert cap.metric("http.server.request.duration").unit == "s"
+        assert dict(duration.attributes) == {
+            "http.request.method": "POST",
+            "url.scheme": "http",
+            "network.protocol.version": "1.1",
+            "http.route": "/orders/{order_id}",
+            "http.response.status_code": 200,
+        }
+        assert duration.exemplars, "exemplars point at the server span"
+        (request_size,) = _points(cap, "http.server.request.body.size")
+        assert request_size.sum == 3 * len(b'{"a":1,"b":2}')
+        (response_size,) = _points(cap, "http.server.response.body.size")
+        assert response_size.sum == 3 * len(b'{"id":1,"n":2}')
+        (active,) = _points(cap, "http.server.active_requests")
+        assert active.value == 0
+        assert dict(active.attributes) == {"http.request.method": "POST", "url.scheme": "http"}
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "error"),
+    [("/boom", 500, "RuntimeError"), ("/teapot", 503, "503")],
+)
+def test_server_errors_mark_span_and_metric(path: str, status: int, error: str) -> None:
+    """An exception or a 5xx answer: span status ERROR and error.type on span and metric."""
+    with capture_telemetry(service_name="a") as cap:
+        assert _call(_app(), "GET", path) == status
+        (span,) = [s for s in cap.spans() if s.name == f"GET {path}"]
+        assert span.status.status_code is StatusCode.ERROR
+        assert (span.attributes or {})["error.type"] == error
+        (point,) = _points(cap, "http.server.request.duration")
+        assert point.attributes["error.type"] == error
+
+
+def test_unknown_methods_and_excluded_paths() -> None:
+    """An unknown method is _OTHER (original kept on the span); /healthz is not traced."""
+    with capture_telemetry(service_name="a") as cap:
+        app = _app()
+        assert _call(app, "GET", "/healthz") == 200
+        assert cap.spans() == []
+        _call(app, "FETCH", "/orders/1")
+        (span,) = cap.spans()
+        assert span.name == "HTTP /orders/{order_id}"
+        attrs = dict(span.attributes or {})
+        assert attrs["http.request.method"] == "_OTHER"
+        assert attrs["http.request.method_original"] == "FETCH"
+
+
+def test_asking_for_receive_send_spans_uses_the_contrib_middleware() -> None:
+    """fastapi_exclude_spans=() wants per-message spans: the contrib instrumentation
+    (which has them) is used instead, and still gives a single server span per request."""
+    options = InstrumentationOptions(fastapi_exclude_spans=())
+    with capture_telemetry(service_name="a", instrumentations=options) as cap:
+        assert _call(_app(), "POST", "/orders/1", json={}) == 200
+        scopes = {s.instrumentation_scope.name for s in cap.spans() if s.instrumentation_scope}
+        assert scopes == {"opentelemetry.instrumentation.fastapi"}
+        kinds = [s.kind for s in cap.spans()]
+        assert kinds.count(SpanKind.SERVER) == 1
+        assert len(kinds) > 1, "receive/send spans"
+
+
+def test_an_app_created_before_setup_can_be_instrumented() -> None:
+    """``instrument_fastapi(app)`` on an app built from the original class: one span from
+    our middleware, none from FastAPI's native telemetry."""
+    with capture_telemetry(service_name="a") as cap:
+        original = type(fastapi.FastAPI()).__mro__[1]  # the class setup() patched over
+        app = original()
+
+        @app.get("/late")
+        async def late() -> dict[str, bool]:
+            return {"ok": True}
+
+        cap.telemetry.instrument_fastapi(app)
+        assert _call(app, "GET", "/late") == 200
+        assert [(s.name, s.instrumentation_scope.name) for s in cap.spans()] == [  # type: ignore[union-attr]
+            ("GET /late", SCOPE_NAME)
+        ]

@@ -231,6 +231,9 @@ class OtlpHttpSink:
         sink = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            # Keep-alive, like a collector: exporters reuse their connection.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)

@@ -86,8 +86,9 @@ def _round(
         **os.environ,
         "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_grpc,
         "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-        # stock: setup() inside the demo is off; the hand-wired SDK is the telemetry.
-        "OTEL_SDK_DISABLED": "false" if mode == "on" else "true",
+        # stock: the demo's setup() is off by argument (see _stock_demo), not by this
+        # variable, which would also turn the hand-wired SDK into no-ops.
+        "OTEL_SDK_DISABLED": "true" if mode == "off" else "false",
     }
     program = (
         ["benchmarks.bench_pipeline_demo", "stock"] if mode == "stock" else ["astra_otel.demo"]
@@ -192,6 +193,7 @@ def _stock_demo(argv: list[str]) -> int:
     the contrib instrumentors for the demo's four libraries and the SDK's LoggingHandler.
     The exporters read the ``OTEL_EXPORTER_OTLP_*`` variables the benchmark sets."""
     # ruff: noqa: PLC0415  # imported only in this mode
+    import functools
     import logging
     import warnings
 
@@ -211,7 +213,13 @@ def _stock_demo(argv: list[str]) -> int:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from astra_otel import setup
+    from astra_otel.demo import server
     from astra_otel.demo.cli import main
+
+    # The demo calls setup(); here it must install nothing, so the stock SDK below is the
+    # only telemetry (enabled=False leaves the OpenTelemetry globals alone).
+    server.setup = functools.partial(setup, enabled=False)  # type: ignore[assignment]
 
     resource = Resource.create({"service.name": "bench-demo-stock"})
     tracer_provider = TracerProvider(resource=resource)

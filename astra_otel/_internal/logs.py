@@ -27,6 +27,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
+from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.settings import LogsSettings
 
 __all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
@@ -145,8 +146,11 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
     def _export(self, batch: Sequence[_Pending | ReadWriteLogRecord]) -> bool:
         exporter = self._slot.get()
         if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
-            return bool(exporter.export_encoded(self._encoder.encode(batch), len(batch)))
-        records = [self._convert(item) for item in batch]  # e.g. in-memory (tests)
+            payload = encode_or_none(self._encoder.encode, batch, "log records")
+            if payload is not None:
+                return bool(exporter.export_encoded(payload, len(batch)))
+        # In-memory exporters (tests), or a batch our encoder failed on: SDK records.
+        records = [self._convert(item) for item in batch]
         return exporter.export(records) is LogRecordExportResult.SUCCESS
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:

@@ -30,6 +30,7 @@ from astra_otel._internal.otlp_wire import (
 
 __all__ = ["SpanEncoder"]
 
+
 _fixed64 = struct.Struct("<Q").pack
 _fixed32 = struct.Struct("<I").pack
 

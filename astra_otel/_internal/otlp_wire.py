@@ -23,6 +23,7 @@ __all__ = [
     "ObjectCache",
     "ResourceGroups",
     "any_value",
+    "encode_or_none",
     "field_bytes",
     "field_string",
     "field_varint",
@@ -282,3 +283,13 @@ class ResourceGroups:
             out.append(b"\x0a")
             out.append(length_prefixed(b"".join(body)))
         return b"".join(out)
+
+
+def encode_or_none(encode: Callable[[Any], bytes], batch: Any, what: str) -> bytes | None:
+    """``encode(batch)``, or ``None`` (logged) if it fails: the caller then falls back to
+    the SDK's own encoding, so an object our encoder does not expect costs speed, not data."""
+    try:
+        return encode(batch)
+    except Exception:
+        _logger.warning("own OTLP encoder failed on %d %s; using the SDK's", len(batch), what)
+        return None

@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_spans import SpanEncoder
+from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.redaction import sanitize_attributes, sanitize_value
 from astra_otel._internal.settings import TracesSettings
 
@@ -67,8 +68,12 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
     def _export(self, batch: Sequence[ReadableSpan]) -> bool:
         exporter = self._slot.get()
         if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
-            return bool(exporter.export_encoded(self._encoder.encode(batch), len(batch)))
-        for span in batch:  # other exporters (in-memory in tests) get redacted spans
+            payload = encode_or_none(self._encoder.encode, batch, "spans")
+            if payload is not None:
+                return bool(exporter.export_encoded(payload, len(batch)))
+        # Other exporters (in-memory in tests), or a batch our encoder failed on: the SDK's
+        # own encoding, after the same redaction.
+        for span in batch:
             _sanitize_span(span)
         return exporter.export(batch) is SpanExportResult.SUCCESS
 

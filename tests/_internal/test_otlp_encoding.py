@@ -35,13 +35,15 @@ from opentelemetry.trace import (
     TraceState,
 )
 
-from astra_otel._internal.exporters import log_exporter, span_exporter
+from astra_otel._internal.batching import SignalStats
+from astra_otel._internal.exporters import ExporterSlot, log_exporter, span_exporter
 from astra_otel._internal.logs import _attributes, _Converter, _severity_of
 from astra_otel._internal.otlp_logs import BridgeItem, LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import AttributeCache, any_value, varint
 from astra_otel._internal.redaction import sanitize_value
 from astra_otel._internal.settings import ExportSettings
+from astra_otel._internal.traces import QueueSpanProcessor
 from astra_otel.testing import OtlpHttpSink
 
 REMOTE = SpanContext(
@@ -268,3 +270,33 @@ def test_span_encoder_redacts_as_it_encodes() -> None:
         assert attrs["http.request.header.accept"].array_value.values[0].string_value == (
             "text/plain"
         )
+
+
+class _Broken:
+    def encode(self, batch: Any) -> bytes:
+        raise RuntimeError("unexpected object")
+
+
+def test_a_batch_our_encoder_fails_on_goes_out_through_the_sdk_encoder() -> None:
+    """Nothing is lost when our encoder raises: the batch is sent with the SDK's encoding
+    and counted as exported."""
+    with OtlpHttpSink() as sink:
+        stats = SignalStats("traces")
+        slot = ExporterSlot(
+            lambda: span_exporter(_settings(f"{sink.endpoint}/v1/traces", "http/protobuf"), 5.0)
+        )
+        processor = QueueSpanProcessor(
+            slot, stats, max_queue_size=64, max_export_batch_size=16, schedule_delay=0.05
+        )
+        processor._encoder = _Broken()  # type: ignore[assignment]
+        provider = TracerProvider(resource=Resource({"service.name": "f"}), shutdown_on_exit=False)
+        provider.add_span_processor(processor)
+        tracer = provider.get_tracer("t")
+        for name in ("a", "b", "c"):
+            with tracer.start_as_current_span(name):
+                pass
+        assert processor.force_flush(5_000)
+        assert sorted(sink.span_names()) == ["a", "b", "c"]
+        assert stats.exported == 3
+        assert stats.failed == 0
+        provider.shutdown()

@@ -37,7 +37,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from astra_otel._internal.redaction import REDACTED, is_sensitive_header
 
-__all__ = ["DURATION_BUCKETS", "AsgiServerTelemetry", "ServerInstruments"]
+__all__ = ["DURATION_BUCKETS", "AsgiServerTelemetry", "ServerInstruments", "host_and_port"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -67,6 +67,15 @@ def _captured(prefix: str, headers: dict[str, str]) -> dict[str, tuple[str, ...]
         f"{prefix}{name.replace('-', '_')}": (REDACTED if is_sensitive_header(name) else value,)
         for name, value in headers.items()
     }
+
+
+def host_and_port(host: str) -> tuple[str, int | None]:
+    """``server.address``/``server.port`` from a Host header (``[v6]:port`` included)."""
+    if host.rfind(":") > host.rfind("]"):  # a port follows the name or the ]
+        name, _, port = host.rpartition(":")
+    else:
+        name, port = host, ""
+    return name.strip("[]"), _int(port)
 
 
 def _int(text: str | None) -> int | None:
@@ -197,18 +206,10 @@ class AsgiServerTelemetry:
             attrs["url.query"] = query.decode("latin-1")
         host = headers.get("host")
         if host:
-            name, _, port = (
-                host.rpartition(":")
-                if host.rfind(":") > host.rfind("]")
-                else (
-                    host,
-                    "",
-                    "",
-                )
-            )
-            attrs["server.address"] = name
-            if _int(port) is not None:
-                attrs["server.port"] = int(port)
+            address, port = host_and_port(host)
+            attrs["server.address"] = address
+            if port is not None:
+                attrs["server.port"] = port
         client = scope.get("client")
         if client:
             attrs["client.address"] = client[0]

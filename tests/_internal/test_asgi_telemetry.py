@@ -12,6 +12,7 @@ import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
 from astra_otel import InstrumentationOptions
+from astra_otel._internal.asgi_telemetry import host_and_port
 from astra_otel._internal.fastapi_patch import SCOPE_NAME
 from astra_otel.testing import Capture, capture_telemetry
 
@@ -174,3 +175,20 @@ def test_an_app_created_before_setup_can_be_instrumented() -> None:
         assert [(s.name, s.instrumentation_scope.name) for s in cap.spans()] == [  # type: ignore[union-attr]
             ("GET /late", SCOPE_NAME)
         ]
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("api.test:8080", ("api.test", 8080)),
+        ("api.test", ("api.test", None)),
+        ("[::1]:8443", ("::1", 8443)),
+        ("[::1]", ("::1", None)),
+        ("api.test:http", ("api.test", None)),
+    ],
+)
+def test_server_address_and_port_from_the_host_header(
+    host: str, expected: tuple[str, int | None]
+) -> None:
+    """Names, IPv6 literals in brackets, and a missing or non-numeric port."""
+    assert host_and_port(host) == expected

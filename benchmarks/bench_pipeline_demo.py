@@ -189,15 +189,12 @@ def run(options: Options) -> list[Result]:
 
 
 def _stock_demo(argv: list[str]) -> int:
-    """The demo with the stock configuration: the SDK with its defaults, wired by hand,
-    the contrib instrumentors for the demo's four libraries and the SDK's LoggingHandler.
-    The exporters read the ``OTEL_EXPORTER_OTLP_*`` variables the benchmark sets."""
+    """The demo with the stock configuration (:mod:`benchmarks.stock`, OTLP gRPC) plus the
+    contrib instrumentors for the demo's four libraries. The exporters read the
+    ``OTEL_EXPORTER_OTLP_*`` variables the benchmark sets."""
     # ruff: noqa: PLC0415  # imported only in this mode
     import functools
-    import logging
-    import warnings
 
-    from opentelemetry import _logs, metrics, trace
     from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -205,35 +202,16 @@ def _stock_demo(argv: list[str]) -> int:
     from opentelemetry.instrumentation.redis import RedisInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from astra_otel import setup
     from astra_otel.demo import server
     from astra_otel.demo.cli import main
+    from benchmarks.stock import wire_stock
 
     # The demo calls setup(); here it must install nothing, so the stock SDK below is the
     # only telemetry (enabled=False leaves the OpenTelemetry globals alone).
     server.setup = functools.partial(setup, enabled=False)  # type: ignore[assignment]
-
-    resource = Resource.create({"service.name": "bench-demo-stock"})
-    tracer_provider = TracerProvider(resource=resource)
-    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(tracer_provider)
-    reader = PeriodicExportingMetricReader(OTLPMetricExporter(), export_interval_millis=15_000)
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
-    logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
-    _logs.set_logger_provider(logger_provider)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
-    logging.getLogger().setLevel(logging.INFO)
+    wire_stock("bench-demo-stock", OTLPSpanExporter(), OTLPMetricExporter(), OTLPLogExporter())
     FastAPIInstrumentor().instrument()
     RequestsInstrumentor().instrument()
     RedisInstrumentor().instrument()

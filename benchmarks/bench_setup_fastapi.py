@@ -44,38 +44,18 @@ def _bare_logging() -> None:
 
 
 def _stock(sink: str) -> None:
-    import logging
-    import warnings
-
-    from opentelemetry import _logs, metrics, trace
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    resource = Resource.create({"service.name": "bench-stock"})
-    tp = TracerProvider(resource=resource)
-    tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{sink}/v1/traces")))
-    trace.set_tracer_provider(tp)
-    reader = PeriodicExportingMetricReader(
-        OTLPMetricExporter(endpoint=f"{sink}/v1/metrics"), export_interval_millis=15_000
+    from benchmarks.stock import wire_stock
+
+    wire_stock(
+        "bench-stock",
+        OTLPSpanExporter(endpoint=f"{sink}/v1/traces"),
+        OTLPMetricExporter(endpoint=f"{sink}/v1/metrics"),
+        OTLPLogExporter(endpoint=f"{sink}/v1/logs"),
     )
-    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
-    lp = LoggerProvider(resource=resource)
-    lp.add_log_record_processor(
-        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{sink}/v1/logs"))
-    )
-    _logs.set_logger_provider(lp)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        logging.getLogger().addHandler(LoggingHandler(logger_provider=lp))
-    logging.getLogger().setLevel(logging.INFO)
 
 
 def _ours(sink: str, gc_freeze: bool) -> None:

@@ -127,10 +127,7 @@ class AsgiServerTelemetry:
         patterns = [p for p in excluded_urls if p]
         self._excluded = re.compile("|".join(patterns)) if patterns else None
         self._capture = capture_headers
-        self._duration = instruments.duration
-        self._active = instruments.active
-        self._request_size = instruments.request_size
-        self._response_size = instruments.response_size
+        self._instruments = instruments
 
     def _skip(self, scope: Scope) -> bool:
         if self._excluded is None:
@@ -147,8 +144,9 @@ class AsgiServerTelemetry:
         method = scope.get("method", "")
         known = method if method in _KNOWN_METHODS else "_OTHER"
         scheme = scope.get("scheme", "http")
+        version = _VERSIONS.get(scope.get("http_version", ""))
         active_attrs = {"http.request.method": known, "url.scheme": scheme}
-        attrs = self._request_attributes(scope, headers, method, known, scheme)
+        attrs = self._request_attributes(scope, headers, method, active_attrs, version)
         span = self._tracer.start_span(
             "HTTP" if known == "_OTHER" else known,
             context=propagate.extract(headers),
@@ -156,7 +154,8 @@ class AsgiServerTelemetry:
             attributes=attrs,
         )
         token = context.attach(trace.set_span_in_context(span))
-        self._active.add(1, active_attrs)
+        active = self._instruments.active
+        active.add(1, active_attrs)
         response: dict[str, Any] = {}
         capture = self._capture
 
@@ -178,28 +177,33 @@ class AsgiServerTelemetry:
             span.record_exception(exc)
             raise
         finally:
+            # The duration metric's attributes: method and scheme, protocol version, then
+            # route, status and error.type as the request ended.
+            base = dict(active_attrs)
+            if version:
+                base["network.protocol.version"] = version
             self._finish(
-                span=span,
-                scope=scope,
-                start=start,
-                method=known,
-                scheme=scheme,
-                response=response,
-                error=error,
-                headers=headers,
+                span,
+                scope,
+                start,
+                base,
+                response,
+                error,
+                _int(headers.get("content-length")),
             )
-            self._active.add(-1, active_attrs)
+            active.add(-1, active_attrs)
             context.detach(token)
 
     def _request_attributes(
-        self, scope: Scope, headers: dict[str, str], method: str, known: str, scheme: str
+        self,
+        scope: Scope,
+        headers: dict[str, str],
+        method: str,
+        active_attrs: dict[str, str],
+        version: str | None,
     ) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
-            "http.request.method": known,
-            "url.scheme": scheme,
-            "url.path": scope.get("path", ""),
-        }
-        if known != method:
+        attrs: dict[str, Any] = {**active_attrs, "url.path": scope.get("path", "")}
+        if active_attrs["http.request.method"] != method:
             attrs["http.request.method_original"] = method
         query = scope.get("query_string")
         if query:
@@ -214,7 +218,6 @@ class AsgiServerTelemetry:
         if client:
             attrs["client.address"] = client[0]
             attrs["client.port"] = client[1]
-        version = _VERSIONS.get(scope.get("http_version", ""))
         if version:
             attrs["network.protocol.version"] = version
         agent = headers.get("user-agent")
@@ -224,29 +227,24 @@ class AsgiServerTelemetry:
             attrs.update(_captured("http.request.header.", headers))
         return attrs
 
-    def _finish(
+    def _finish(  # noqa: PLR0917  # one private call site, in __call__
         self,
-        *,
         span: trace.Span,
         scope: Scope,
         start: float,
-        method: str,
-        scheme: str,
+        metric_attrs: dict[str, Any],
         response: dict[str, Any],
         error: str | None,
-        headers: dict[str, str],
+        request_length: int | None,
     ) -> None:
         route = getattr(scope.get("route"), "path", None)
         status = response.get("status")
         if error is None and status is not None and status >= 500:
             error = str(status)
-        metric_attrs: dict[str, Any] = {"http.request.method": method, "url.scheme": scheme}
-        version = _VERSIONS.get(scope.get("http_version", ""))
-        if version:
-            metric_attrs["network.protocol.version"] = version
         span_attrs: dict[str, Any] = {}
         if isinstance(route, str):
             metric_attrs["http.route"] = span_attrs["http.route"] = route
+            method = metric_attrs["http.request.method"]
             span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
         if status is not None:
             metric_attrs["http.response.status_code"] = span_attrs["http.response.status_code"] = (
@@ -258,10 +256,10 @@ class AsgiServerTelemetry:
         if "headers" in response:
             span_attrs.update(_captured("http.response.header.", response["headers"]))
         span.set_attributes(span_attrs)
-        self._duration.record(max(default_timer() - start, 0.0), metric_attrs)
-        request_length = _int(headers.get("content-length"))
+        instruments = self._instruments
+        instruments.duration.record(max(default_timer() - start, 0.0), metric_attrs)
         if request_length is not None:
-            self._request_size.record(request_length, metric_attrs)
+            instruments.request_size.record(request_length, metric_attrs)
         if response.get("length") is not None:
-            self._response_size.record(response["length"], metric_attrs)
+            instruments.response_size.record(response["length"], metric_attrs)
         span.end()

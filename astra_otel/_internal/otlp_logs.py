@@ -16,7 +16,6 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk._logs import ReadWriteLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -30,6 +29,7 @@ from astra_otel._internal.otlp_wire import (
     field_string,
     field_varint,
     length_prefixed,
+    plain_attributes,
     resource_bytes,
     scope_bytes,
 )
@@ -118,10 +118,7 @@ class LogEncoder:
             parts.append(field_varint(b"\x10", severity))
         parts.append(field_string(b"\x1a", rec.severity_text or ""))
         parts.append(b"\x2a" + length_prefixed(any_value(rec.body)))
-        attributes = rec.attributes
-        if type(attributes) is BoundedAttributes:
-            attributes = attributes._dict
-        parts += self._attrs.encode(b"\x32", attributes)
+        parts += self._attrs.encode(b"\x32", plain_attributes(rec.attributes))
         parts.append(field_varint(b"\x38", item.dropped_attributes))
         parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))
         if rec.observed_timestamp:

@@ -11,7 +11,7 @@ Field numbers: ``opentelemetry/proto/trace/v1/trace.proto``.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
@@ -24,6 +24,7 @@ from astra_otel._internal.otlp_wire import (
     field_string,
     field_varint,
     length_prefixed,
+    plain_attributes,
     resource_bytes,
     scope_bytes,
 )
@@ -41,12 +42,6 @@ _FLAGS_LOCAL = b"\x85\x01" + _fixed32(_HAS_IS_REMOTE)  # field 16, fixed32
 _FLAGS_REMOTE = b"\x85\x01" + _fixed32(_HAS_IS_REMOTE | _IS_REMOTE)
 # SDK SpanKind INTERNAL=0..CONSUMER=4 -> OTLP SPAN_KIND_INTERNAL=1..CONSUMER=5 (field 6).
 _KINDS = [b"\x30" + bytes((k + 1,)) for k in range(5)]
-
-
-def _plain(attributes: Any) -> Mapping[str, Any] | None:
-    if type(attributes) is BoundedAttributes:
-        return attributes._dict
-    return attributes  # type: ignore[no-any-return]  # a dict after redaction, or None
 
 
 def _trace_state(span_context: Any) -> bytes:
@@ -127,7 +122,7 @@ class SpanEncoder:
         out = []
         for event in span._events:
             body = [b"\x09" + _fixed64(event.timestamp), field_string(b"\x12", event.name)]
-            body += self._attrs.encode(b"\x1a", _plain(event._attributes))
+            body += self._attrs.encode(b"\x1a", plain_attributes(event._attributes))
             body.append(field_varint(b"\x20", event.dropped_attributes))
             out.append(b"\x5a")
             out.append(length_prefixed(b"".join(body)))
@@ -144,7 +139,7 @@ class SpanEncoder:
                 b"\x12\x08",
                 ctx.span_id.to_bytes(8, "big"),
             ]
-            body += self._attrs.encode(b"\x22", _plain(link._attributes))
+            body += self._attrs.encode(b"\x22", plain_attributes(link._attributes))
             body.append(field_varint(b"\x28", link.dropped_attributes))
             body.append(_FLAGS_LINK_REMOTE if ctx.is_remote else _FLAGS_LINK_LOCAL)
             out.append(b"\x6a")

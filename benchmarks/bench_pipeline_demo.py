@@ -3,15 +3,18 @@
 SQLAlchemy insert, the catalogue's metrics and log events), loaded by ``wrk``.
 
 The demo (``python -m astra_otel.demo``, traffic generator off) runs against a stack of
-its own (Redis, Jaeger, collector) in three modes, alternating rounds in one run: ``on``
+its own (Redis, Jaeger, collector) in four modes, alternating rounds in one run: ``on``
 (``setup()`` defaults, OTLP gRPC to the collector), ``stock`` (the OpenTelemetry SDK with
 its defaults wired by hand as the setup issue's stock configuration, plus the contrib
 FastAPI, requests, Redis and SQLAlchemy instrumentors and the SDK's ``LoggingHandler``;
 ``python -m benchmarks.bench_pipeline_demo stock DEMO-ARGS...``) and ``off``
-(``OTEL_SDK_DISABLED=true``: the same code, no-op API). Each round measures throughput at
-4 connections and p99 at 1 connection, in the window between the demo's chaos storms (the
-first storm is 5-10 s after start, the next 30 s later), so all modes see the same fault
-rate.
+(``OTEL_SDK_DISABLED=true``: the same code, no-op API); and, as a reference that locates the
+cost, ``noexport`` (``setup()`` as in ``on``, but finished spans and log records are
+dropped where they would be queued: what creating the telemetry costs without sending it;
+``python -m benchmarks.bench_pipeline_demo noexport DEMO-ARGS...``). Each round measures
+throughput at 4 connections and p99 at 1 connection, in the window between the demo's
+chaos storms (the first storm is 5-10 s after start, the next 30 s later), so all modes
+see the same fault rate.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ ROUTE = "/api/v1/satellites/sat-bench-1/analyze"
 CALM_FROM_S = 11.0  # after the first chaos storm (5-10 s after start)
 RPS_TARGET = 1.5  # as in the setup issue: ours >= 1.5x the stock configuration's req/s
 P99_TARGET = 10.0  # and p99 at one connection <= 10x the telemetry-off p99
-MODES = ("off", "stock", "on")
+MODES = ("off", "stock", "on", "noexport")
+_PROGRAMS = {"stock": "stock", "noexport": "noexport"}  # modes run through this module
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 _POST = 'wrk.method = "POST"\n'
 
@@ -91,7 +95,9 @@ def _round(
         "OTEL_SDK_DISABLED": "true" if mode == "off" else "false",
     }
     program = (
-        ["benchmarks.bench_pipeline_demo", "stock"] if mode == "stock" else ["astra_otel.demo"]
+        ["benchmarks.bench_pipeline_demo", _PROGRAMS[mode]]
+        if mode in _PROGRAMS
+        else ["astra_otel.demo"]
     )
     command = [sys.executable, "-m", *program, "--port", str(port)]
     command += ["--downstream-port", str(downstream), "--redis-url", stack.redis_url]
@@ -126,14 +132,14 @@ def _round(
                 server.kill()
                 server.wait()
     say(
-        f"demo {mode:5}: {rps:.1f} 2xx req/s (4 conns), p99 {p99 * 1e3:.1f} ms (1 conn), "
+        f"demo {mode:8}: {rps:.1f} 2xx req/s (4 conns), p99 {p99 * 1e3:.1f} ms (1 conn), "
         f"CPU {cpu * 1e3:.2f} ms/request (1 conn), non-2xx {errors_rps + errors_p99}"
     )
     return rps, p99, cpu
 
 
 def run(options: Options) -> list[Result]:
-    """Off, stock and on, alternating rounds; medians."""
+    """Off, stock, on and noexport, alternating rounds; medians."""
     rounds = 1 if options.quick else 3
     seconds = 6 if options.quick else 8
     results: dict[str, list[tuple[float, float, float]]] = {m: [] for m in MODES}
@@ -185,6 +191,18 @@ def run(options: Options) -> list[Result]:
             f"demo process CPU over the 1-connection run / requests: off {cpu['off']:.2f} ms, "
             f"stock {cpu['stock']:.2f} ms, ours {cpu['on']:.2f} ms",
         ),
+        Result(
+            "(reference) demo, 2xx req/s, ours without export vs stock",
+            rps["noexport"],
+            rps["stock"],
+            "req/s",
+            rps["noexport"] / rps["stock"],
+            "reported",
+            True,
+            f"spans and log records created but dropped before the queue; CPU per request "
+            f"{cpu['noexport']:.2f} ms (telemetry creation alone: "
+            f"{cpu['noexport'] - cpu['off']:.2f} ms of ours' {cpu['on'] - cpu['off']:.2f} ms)",
+        ),
     ]
 
 
@@ -219,5 +237,23 @@ def _stock_demo(argv: list[str]) -> int:
     return main(argv)
 
 
-if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "stock":
-    raise SystemExit(_stock_demo(sys.argv[2:]))
+def _noexport_demo(argv: list[str]) -> int:
+    """The demo with ``setup()`` as in ``on``, except that finished spans and log records
+    are dropped where our processors would queue them (metrics are still aggregated and
+    exported every 15 s). What remains is the cost of creating the telemetry: the SDK's
+    span and metric calls made by the instrumentations, the catalogue and the middleware."""
+    from astra_otel._internal import logs, traces  # only in this mode
+    from astra_otel.demo.cli import main
+
+    def drop(*_args: object) -> None:
+        return None
+
+    traces.QueueSpanProcessor.on_end = drop  # type: ignore[assignment]
+    logs.QueueLogProcessor.on_emit = drop  # type: ignore[assignment]
+    logs.BridgeHandler.emit = drop  # type: ignore[assignment]
+    return main(argv)
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in _PROGRAMS:
+    _modes = {"stock": _stock_demo, "noexport": _noexport_demo}
+    raise SystemExit(_modes[sys.argv[1]](sys.argv[2:]))

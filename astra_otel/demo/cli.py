@@ -80,6 +80,12 @@ def build_parser(prog: str = "python -m astra_otel.demo") -> argparse.ArgumentPa
     parser.add_argument(
         "--service-name", default=_DEFAULTS.service_name, help="service.name of the telemetry"
     )
+    parser.add_argument(
+        "--no-chaos",
+        dest="chaos",
+        action="store_false",
+        help="inject no faults (default: a 3%% base rate and a storm every 30 s)",
+    )
     return parser
 
 
@@ -98,6 +104,7 @@ def parse_config(
         traffic_duration=ns.traffic_duration,
         traffic_max_requests=ns.traffic_max_requests,
         service_name=ns.service_name,
+        chaos=ns.chaos,
     )
 
 

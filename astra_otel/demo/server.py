@@ -25,7 +25,7 @@ from astra_otel.demo.reliability import ChaosMonkey, CircuitBreaker
 from astra_otel.demo.storage import MemoryEngine, ResultStore
 from astra_otel.demo.traffic import TrafficGenerator
 
-__all__ = ["DemoConfig", "build_services", "make_server", "run", "start_in_thread"]
+__all__ = ["DemoConfig", "build_services", "make_chaos", "make_server", "run", "start_in_thread"]
 
 HOST = "127.0.0.1"
 _ANY = ("0.0.0.0", "::")  # noqa: S104  # names of "all interfaces", compared, never bound here
@@ -46,11 +46,17 @@ class DemoConfig:
     traffic_duration: float = 3600.0
     traffic_max_requests: int = 100_000
     service_name: str = SERVICE_NAME
+    chaos: bool = True  # False: no injected faults (a calm demo, or a benchmark)
 
 
 def _local(host: str) -> str:
     """The address this process reaches its own server bound to ``host`` at."""
     return HOST if host in _ANY else host
+
+
+def make_chaos(config: DemoConfig) -> ChaosMonkey:
+    """The fault injector: the default rates, or none at all with ``--no-chaos``."""
+    return ChaosMonkey() if config.chaos else ChaosMonkey(base_rate=0.0, storm_rate=0.0)
 
 
 def build_services(config: DemoConfig, chaos: ChaosMonkey) -> DemoServices:
@@ -94,7 +100,7 @@ def start_in_thread(server: uvicorn.Server, timeout: float = 15.0) -> threading.
 def run(config: DemoConfig) -> int:
     """Run the demo until SIGINT/SIGTERM; return the exit status."""
     telemetry = setup(service_name=config.service_name)
-    chaos = ChaosMonkey()
+    chaos = make_chaos(config)
     services = build_services(config, chaos)
     downstream = make_server(create_downstream_app(chaos), config.downstream_port, config.host)
     api = make_server(create_app(services), config.port, config.host)

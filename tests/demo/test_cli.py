@@ -6,6 +6,7 @@ import pytest
 
 from astra_otel.cli import main as astra_otel_main
 from astra_otel.demo.cli import parse_config
+from astra_otel.demo.server import make_chaos
 
 
 def test_stack_command_line_parses() -> None:
@@ -31,6 +32,16 @@ def test_stack_command_line_parses() -> None:
     assert config.traffic_duration > 0 and config.traffic_max_requests > 0
     assert config.service_name == "astraguard-api"
     assert config.host == "127.0.0.1", "loopback unless asked otherwise"
+
+
+def test_no_chaos_turns_every_fault_off() -> None:
+    """Chaos is on by default; --no-chaos makes a monkey that never injects, storm or not."""
+    assert parse_config([]).chaos is True
+    calm = make_chaos(parse_config(["--no-chaos"]))
+    default = make_chaos(parse_config([]))
+    assert (calm.base_rate, calm.storm_rate) == (0.0, 0.0)
+    assert default.base_rate > 0 and default.storm_rate > 0
+    assert not any(calm.should_inject(weight=10.0) for _ in range(5_000))
 
 
 def test_host_can_be_set_for_containers() -> None:

@@ -130,7 +130,8 @@ def _round(
                 server.wait()
     say(
         f"demo {mode:8}: {rps:.1f} 2xx req/s ({CONNECTIONS} conns), "
-        f"p99 {p99 * 1e3:.1f} ms (1 conn), CPU {cpu * 1e3:.2f} ms/request (1 conn), non-2xx {errors_rps + errors_p99}"
+        f"p99 {p99 * 1e3:.1f} ms (1 conn), CPU {cpu * 1e3:.2f} ms/request (1 conn), "
+        f"non-2xx {errors_rps + errors_p99}"
     )
     return rps, p99, cpu
 

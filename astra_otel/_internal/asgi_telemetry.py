@@ -14,9 +14,9 @@ what the stable HTTP semantic conventions define and nothing else:
 - ``http.server.request.duration`` (s), ``http.server.request.body.size`` and
   ``http.server.response.body.size`` (By, from Content-Length) with ``http.request.method``,
   ``url.scheme``, ``http.route``, ``http.response.status_code``,
-  ``network.protocol.version``, ``error.type``; ``http.server.active_requests`` with
-  ``http.request.method`` and ``url.scheme``. Recorded inside the span, so exemplars point
-  at it.
+  ``network.protocol.version``, ``error.type``, recorded inside the span, so exemplars
+  point at it; ``http.server.active_requests`` with ``http.request.method`` and
+  ``url.scheme`` (counted in process, observed at collection: see :class:`ActiveRequests`).
 - Captured headers (when enabled) as ``http.{request,response}.header.<name>`` with dashes
   turned into underscores, as the contrib instrumentations name them; sensitive ones
   ``[REDACTED]``.
@@ -27,17 +27,24 @@ Only ``http`` scopes are instrumented (WebSocket and lifespan pass through).
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from timeit import default_timer
 from typing import Any
 
 from opentelemetry import context, propagate, trace
-from opentelemetry.metrics import Meter
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from astra_otel._internal.redaction import REDACTED, is_sensitive_header
 
-__all__ = ["DURATION_BUCKETS", "AsgiServerTelemetry", "ServerInstruments", "host_and_port"]
+__all__ = [
+    "DURATION_BUCKETS",
+    "ActiveRequests",
+    "AsgiServerTelemetry",
+    "ServerInstruments",
+    "host_and_port",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -85,6 +92,43 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+class ActiveRequests:
+    """``http.server.active_requests``: requests in flight per method and scheme.
+
+    An up-down counter exports the current count as a cumulative, non-monotonic sum; this
+    keeps that count in a dict (one locked increment per change) and reports it through an
+    observable up-down counter when the reader collects, which exports the same data as
+    two synchronous ``add`` calls per request would, without their per-call SDK cost
+    (measurement object, attribute cleaning and hashing, exemplar offer). A method and
+    scheme seen once keeps being reported, at 0 when idle, as the synchronous counter's
+    cumulative series would.
+    """
+
+    def __init__(self, meter: Meter) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str], int] = {}
+        meter.create_observable_up_down_counter(
+            "http.server.active_requests",
+            callbacks=[self._observe],
+            unit="{request}",
+            description="Number of active HTTP server requests.",
+        )
+
+    def add(self, amount: int, method: str, scheme: str) -> None:
+        """Change the count of requests in flight for ``method`` and ``scheme``."""
+        key = (method, scheme)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + amount
+
+    def _observe(self, _options: CallbackOptions) -> Iterable[Observation]:
+        with self._lock:
+            counts = list(self._counts.items())
+        return [
+            Observation(count, {"http.request.method": method, "url.scheme": scheme})
+            for (method, scheme), count in counts
+        ]
+
+
 class ServerInstruments:
     """The four HTTP server instruments, created once per meter provider."""
 
@@ -95,11 +139,7 @@ class ServerInstruments:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
-        self.active = meter.create_up_down_counter(
-            "http.server.active_requests",
-            unit="{request}",
-            description="Number of active HTTP server requests.",
-        )
+        self.active = ActiveRequests(meter)
         self.request_size = meter.create_histogram(
             "http.server.request.body.size", unit="By", description="Size of HTTP request bodies."
         )
@@ -155,7 +195,7 @@ class AsgiServerTelemetry:
         )
         token = context.attach(trace.set_span_in_context(span))
         active = self._instruments.active
-        active.add(1, active_attrs)
+        active.add(1, known, scheme)
         response: dict[str, Any] = {}
         capture = self._capture
 
@@ -191,7 +231,7 @@ class AsgiServerTelemetry:
                 error,
                 _int(headers.get("content-length")),
             )
-            active.add(-1, active_attrs)
+            active.add(-1, known, scheme)
             context.detach(token)
 
     def _request_attributes(

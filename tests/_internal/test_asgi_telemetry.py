@@ -117,6 +117,44 @@ def test_http_server_metrics_carry_the_route_and_body_sizes() -> None:
         assert dict(active.attributes) == {"http.request.method": "POST", "url.scheme": "http"}
 
 
+def test_active_requests_counts_requests_in_flight() -> None:
+    """While two requests are inside the app the gauge reads 2 for their method and scheme,
+    and 0 (still reported) once they have answered; the type is a non-monotonic sum."""
+    seen: list[int] = []
+    with capture_telemetry(service_name="a") as cap:
+        app = fastapi.FastAPI()
+        inside = asyncio.Event()
+        release = asyncio.Event()
+        entered = 0
+
+        @app.get("/slow")
+        async def slow() -> dict[str, str]:
+            nonlocal entered
+            entered += 1
+            if entered == 2:
+                inside.set()
+            await release.wait()
+            return {"ok": "yes"}
+
+        async def go() -> list[int]:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                calls = [asyncio.create_task(client.get("/slow")) for _ in range(2)]
+                await asyncio.wait_for(inside.wait(), 5)
+                (during,) = _points(cap, "http.server.active_requests")
+                seen.append(during.value)
+                release.set()
+                return [(await call).status_code for call in calls]
+
+        assert asyncio.run(go()) == [200, 200]
+        metric = cap.metric("http.server.active_requests")
+        (after,) = metric.data.data_points
+        assert not metric.data.is_monotonic
+        assert dict(after.attributes) == {"http.request.method": "GET", "url.scheme": "http"}
+    assert seen == [2]
+    assert after.value == 0
+
+
 @pytest.mark.parametrize(
     ("path", "status", "error"),
     [("/boom", 500, "RuntimeError"), ("/teapot", 503, "503")],

@@ -43,7 +43,6 @@ CONNECTIONS = 16  # throughput at 16 connections, as in the setup issue
 RPS_TARGET = 1.5  # as in the setup issue: ours >= 1.5x the stock configuration's req/s
 P99_TARGET = 10.0  # and p99 at one connection <= 10x the telemetry-off p99
 MODES = ("off", "stock", "on", "noexport")
-_PROGRAMS = {"stock": "stock", "noexport": "noexport"}  # modes run through this module
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 _POST = 'wrk.method = "POST"\n'
 
@@ -96,9 +95,7 @@ def _round(
         "OTEL_SDK_DISABLED": "true" if mode == "off" else "false",
     }
     program = (
-        ["benchmarks.bench_pipeline_demo", _PROGRAMS[mode]]
-        if mode in _PROGRAMS
-        else ["astra_otel.demo"]
+        ["benchmarks.bench_pipeline_demo", mode] if mode in _MODE_MAINS else ["astra_otel.demo"]
     )
     command = [sys.executable, "-m", *program, "--port", str(port)]
     command += ["--downstream-port", str(downstream), "--redis-url", stack.redis_url]
@@ -252,6 +249,8 @@ def _noexport_demo(argv: list[str]) -> int:
     return main(argv)
 
 
-if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in _PROGRAMS:
-    _modes = {"stock": _stock_demo, "noexport": _noexport_demo}
-    raise SystemExit(_modes[sys.argv[1]](sys.argv[2:]))
+# The modes that run the demo through this module (``python -m ... MODE DEMO-ARGS``).
+_MODE_MAINS = {"stock": _stock_demo, "noexport": _noexport_demo}
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in _MODE_MAINS:
+    raise SystemExit(_MODE_MAINS[sys.argv[1]](sys.argv[2:]))

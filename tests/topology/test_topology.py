@@ -260,6 +260,11 @@ def test_metrics_follow_their_resource_and_logs_follow_their_trace(topology: Top
         assert list(gateways.values()) == [2], (tid, gateways)
 
 
+# How close to a membership change (the test seeing the new ring) a trace must have been
+# sent for a split across the two gateways to explain its loss.
+RING_CHANGE_S = 1.5
+
+
 def test_killed_gateway_is_routed_around_and_rejoins(topology: Topology) -> None:
     """SIGKILL a gateway under load: agents queue and reroute; only its in-flight spans are lost."""
     gw0, gw1 = topology.plan.gateways
@@ -336,9 +341,27 @@ def test_killed_gateway_is_routed_around_and_rejoins(topology: Topology) -> None
         f"{max((marks['kill'] - sent_at[k] for k in lost), default=0):.2f}.."
         f"{min((marks['kill'] - sent_at[k] for k in lost), default=0):.2f} s before the kill"
     )
-    # Nothing accepted after the kill is lost (the agents' persistent queues hold it and
-    # retry over the new ring); what is lost was inside the killed gateway when it died.
-    assert all(marks["kill"] - in_flight_window <= sent_at[k] <= marks["kill"] for k in lost)
+    # Nothing accepted after the kill is lost by the pipeline (the agents' persistent queues
+    # hold it and retry over the new ring); what is lost was inside the killed gateway when
+    # it died. One exception, by design of tail sampling (docs/topology.md): when the ring
+    # changes, the two agents reload it a moment apart, so a trace sent then can have its
+    # root routed to one gateway and its children to the other; the gateway holding only
+    # the OK root samples it out (10 %) while the other keeps the error child. Such a loss
+    # is sent near a membership change and its trace was kept elsewhere.
+    found_traces = {k[0] for k in unique}
+
+    def split_at_ring_change(k: tuple[str, str]) -> bool:
+        near = any(abs(sent_at[k] - marks[m]) <= RING_CHANGE_S for m in ("rerouted", "rejoined"))
+        return near and k[0] in found_traces
+
+    after_kill = {k for k in lost if sent_at[k] > marks["kill"]}
+    print(f"failover: {len(after_kill)} lost span(s) sent after the kill, in split traces")
+    assert all(split_at_ring_change(k) for k in after_kill), sorted(
+        (round(sent_at[k] - marks["kill"], 2), k) for k in after_kill
+    )[:10]
+    assert all(marks["kill"] - in_flight_window <= sent_at[k] for k in lost - after_kill)
+    # The agents reload a few ms apart: a split touches a batch or two, never seconds of traffic.
+    assert len(after_kill) <= 3 * 10 * SPANS_PER_TRACE, len(after_kill)
     assert sender.failed_spans == 0
 
     def traces_between(lo: float, hi: float) -> set[str]:

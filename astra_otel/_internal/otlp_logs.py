@@ -53,6 +53,15 @@ def _ids(trace_id: int, span_id: int, flags: int) -> list[bytes]:
     return out
 
 
+def _body(body: Any) -> bytes:
+    try:
+        return any_value(body)
+    except Exception:
+        # The SDK's encoder raises here and the whole batch is lost; keep the record,
+        # with the body's text.
+        return any_value(str(body))
+
+
 class LogEncoder:
     """Encodes log batches; one instance per export thread (its caches are not locked).
 
@@ -100,12 +109,14 @@ class LogEncoder:
 
     def _bridged(self, item: BridgeItem) -> bytes:
         record, message, ctx = item
-        stamp = _fixed64(int(record.created * 1e9))
-        parts = [b"\x09" + stamp, self._severity(record)]
+        nanos = int(record.created * 1e9)
+        stamp = b"\x09" + _fixed64(nanos) if nanos else b""  # proto3 omits a zero
+        parts = [stamp, self._severity(record)]
         parts.append(b"\x2a" + length_prefixed(any_value(message)))
         parts += self._attrs.encode(b"\x32", self._attributes_of(record))
         parts += _ids(ctx.trace_id, ctx.span_id, int(ctx.trace_flags))
-        parts.append(b"\x59" + stamp)  # observed when the bridge saw it
+        if nanos:
+            parts.append(b"\x59" + stamp[1:])  # observed when the bridge saw it
         return b"".join(parts)
 
     def _sdk(self, item: ReadWriteLogRecord) -> bytes:
@@ -117,7 +128,7 @@ class LogEncoder:
         if severity:
             parts.append(field_varint(b"\x10", severity))
         parts.append(field_string(b"\x1a", rec.severity_text or ""))
-        parts.append(b"\x2a" + length_prefixed(any_value(rec.body)))
+        parts.append(b"\x2a" + length_prefixed(_body(rec.body)))
         parts += self._attrs.encode(b"\x32", plain_attributes(rec.attributes))
         parts.append(field_varint(b"\x38", item.dropped_attributes))
         parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))

@@ -29,7 +29,7 @@ from astra_otel._internal.otlp_wire import (
     scope_bytes,
 )
 
-__all__ = ["SpanEncoder"]
+__all__ = ["SpanEncoder", "status_field"]
 
 
 _fixed64 = struct.Struct("<Q").pack
@@ -49,6 +49,17 @@ def _trace_state(span_context: Any) -> bytes:
     if not state:
         return b""
     return field_string(b"\x1a", ",".join(f"{k}={v}" for k, v in state.items()))
+
+
+def status_field(status: Any) -> bytes:
+    """The span's ``status`` field (15), tag included; ``None`` leaves it out."""
+    if status is None:
+        return b""
+    code = status.status_code._value_
+    if not code and not status.description:
+        return b"\x7a\x00"  # the SDK always sets the (empty) status message
+    body = field_string(b"\x12", status.description or "") + field_varint(b"\x18", code)
+    return b"\x7a" + length_prefixed(body)
 
 
 class SpanEncoder:
@@ -99,34 +110,39 @@ class SpanEncoder:
             parts.append(parent.span_id.to_bytes(8, "big"))
         parts.append(self._name(span._name))
         parts.append(_KINDS[span._kind._value_])
-        if span._start_time is not None:
+        # proto3 omits a zero (or unset) timestamp, and so does the SDK's encoder.
+        if span._start_time:
             parts.append(b"\x39" + _fixed64(span._start_time))
-        if span._end_time is not None:
+        if span._end_time:
             parts.append(b"\x41" + _fixed64(span._end_time))
         attributes = span._attributes
         if type(attributes) is BoundedAttributes:
             parts += self._attrs.encode(b"\x4a", attributes._dict)
             if attributes.dropped:
                 parts.append(field_varint(b"\x50", attributes.dropped))
-        elif attributes:
+        else:  # a plain mapping, None or a subclass (which may count drops)
             parts += self._attrs.encode(b"\x4a", attributes)
+            parts.append(field_varint(b"\x50", span.dropped_attributes))
         if span._events:
             parts += self._events(span)
+        # Written whenever non-zero: also when every event (link) was dropped.
+        parts.append(field_varint(b"\x60", span.dropped_events))
         if span._links:
             parts += self._links(span)
-        parts.append(self._status(span))
+        parts.append(field_varint(b"\x70", span.dropped_links))
+        parts.append(status_field(span._status))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
     def _events(self, span: ReadableSpan) -> list[bytes]:
         out = []
         for event in span._events:
-            body = [b"\x09" + _fixed64(event.timestamp), field_string(b"\x12", event.name)]
+            stamp = event.timestamp
+            body = [b"\x09" + _fixed64(stamp) if stamp else b"", field_string(b"\x12", event.name)]
             body += self._attrs.encode(b"\x1a", plain_attributes(event._attributes))
             body.append(field_varint(b"\x20", event.dropped_attributes))
             out.append(b"\x5a")
             out.append(length_prefixed(b"".join(body)))
-        out.append(field_varint(b"\x60", span.dropped_events))
         return out
 
     def _links(self, span: ReadableSpan) -> list[bytes]:
@@ -144,17 +160,7 @@ class SpanEncoder:
             body.append(_FLAGS_LINK_REMOTE if ctx.is_remote else _FLAGS_LINK_LOCAL)
             out.append(b"\x6a")
             out.append(length_prefixed(b"".join(body)))
-        out.append(field_varint(b"\x70", span.dropped_links))
         return out
-
-    @staticmethod
-    def _status(span: ReadableSpan) -> bytes:
-        status = span._status
-        code = status.status_code._value_
-        if not code and not status.description:
-            return b"\x7a\x00"  # the SDK always sets the (empty) status message
-        body = field_string(b"\x12", status.description or "") + field_varint(b"\x18", code)
-        return b"\x7a" + length_prefixed(body)
 
 
 # Link.flags is field 6 (fixed32).

@@ -123,19 +123,21 @@ def _any_composite(value: Any) -> bytes:
     if isinstance(value, Mapping):
         pairs = b"".join(b"\x0a" + length_prefixed(key_value(str(k), v)) for k, v in value.items())
         return b"\x32" + length_prefixed(pairs)
-    raise TypeError(f"cannot encode {type(value).__name__} value as an OTLP AnyValue")
+    raise TypeError(f"Invalid type {type(value)} of value {value}")  # the SDK's words
 
 
 # bool before int: bool is an int subclass.
-_BY_BASE: tuple[tuple[type | tuple[type, ...], Any], ...] = (
+# Only ``bytes`` is a bytes value: like the SDK, a ``bytearray`` or ``memoryview`` is a
+# sequence (an array of ints).
+_BY_BASE: tuple[tuple[type, Any], ...] = (
     (bool, _any_bool),
     (str, _any_str),
     (int, _any_int),
     (float, _any_float),
-    ((bytes, bytearray), _any_bytes),
+    (bytes, _any_bytes),
 )
 _BY_TYPE: dict[type, Any] = {bool: _any_bool, str: _any_str, int: _any_int, float: _any_float}
-_BY_TYPE.update({bytes: _any_bytes, bytearray: _any_bytes})
+_BY_TYPE[bytes] = _any_bytes
 
 
 def any_value(value: Any) -> bytes:
@@ -181,13 +183,14 @@ class AttributeCache:
     def __init__(
         self, max_entries: int = 8192, sanitize: Callable[[str, Any], Any] | None = None
     ) -> None:
-        self._cache: dict[tuple[str, type, Any], bytes] = {}
+        self._cache: dict[tuple[Any, ...], bytes] = {}
         self._max = max_entries
         # Applied to each pair before it is encoded (so a cached pair was checked once).
         self._sanitize = sanitize or _as_is
 
     def encode(self, tag: bytes, attributes: Mapping[str, Any] | None) -> list[bytes]:
-        """One ``tag + length + KeyValue`` chunk per attribute (unencodable ones skipped)."""
+        """One ``tag + length + KeyValue`` chunk per attribute (unencodable ones skipped,
+        with the SDK's ERROR log)."""
         if not attributes:
             return []
         cache = self._cache
@@ -195,22 +198,33 @@ class AttributeCache:
         for key, value in attributes.items():
             kind = type(value)
             if kind in _CACHEABLE:
-                ck = (key, kind, value)
+                # 0.0 == -0.0 and they hash alike, but encode differently: a zero float
+                # is keyed by its text. Other equal scalars of different types (True, 1,
+                # 1.0) differ in ``kind``; a NaN equals nothing, so each one misses.
+                ck = (key, kind, value) if value or kind is not float else (key, repr(value))
                 chunk = cache.get(ck)
                 if chunk is None:
-                    chunk = length_prefixed(key_value(key, self._sanitize(key, value)))
+                    chunk = self._pair(key, value)
+                    if chunk is None:
+                        continue
                     if len(cache) >= self._max:
                         cache.clear()
                     cache[ck] = chunk
             else:
-                try:
-                    chunk = length_prefixed(key_value(key, self._sanitize(key, value)))
-                except (TypeError, ValueError) as exc:
-                    _logger.warning("dropping attribute %r from the export: %s", key, exc)
+                chunk = self._pair(key, value)
+                if chunk is None:
                     continue
             out.append(tag)
             out.append(chunk)
         return out
+
+    def _pair(self, key: str, value: Any) -> bytes | None:
+        try:
+            return length_prefixed(key_value(key, self._sanitize(key, value)))
+        except Exception as error:
+            # The SDK's encoder drops such a pair with exactly this record.
+            _logger.exception("Failed to encode key %s: %s", key, error)
+            return None
 
     def clear(self) -> None:
         """Forget every cached pair."""
@@ -255,35 +269,58 @@ class ObjectCache:
         return encoded
 
 
+class _Group:
+    """One resource (or scope) and what is grouped under it, in first-seen order."""
+
+    __slots__ = ("by_id", "by_value", "head", "items")
+
+    def __init__(self, head: Any) -> None:
+        self.head = head  # the first object seen: the one encoded, as the SDK's dict key
+        self.items: list[Any] = []
+        self.by_id: dict[int, _Group] = {}
+        self.by_value: dict[Any, _Group] = {}
+
+    def child(self, obj: Any) -> _Group:
+        """The sub-group of ``obj``: by identity first (cheap), then by value (equal but
+        separate objects share a group, exactly as they share a key of the SDK's dict)."""
+        group = self.by_id.get(id(obj))
+        if group is None:
+            group = self.by_value.get(obj)
+            if group is None:
+                group = self.by_value[obj] = _Group(obj)
+                self.items.append(group)
+            self.by_id[id(obj)] = group
+        return group
+
+
 class ResourceGroups:
     """Encoded items grouped by resource, then scope: the shape of every OTLP request.
 
     ``ResourceSpans``/``ResourceLogs`` (resource 1, scope groups 2, schema_url 3) hold
     ``ScopeSpans``/``ScopeLogs`` (scope 1, items 2, schema_url 3); the field numbers are the
-    same for both signals. Grouping is by identity: one provider shares one resource.
+    same for both signals. Resources and scopes are grouped by value (their own ``==`` and
+    hash, as the SDK's encoder does), looked up by identity first: one provider shares one
+    resource, one tracer one scope. The batch keeps every object alive, so no ``id`` is
+    reused while a request is built.
     """
 
     def __init__(self) -> None:
-        self._groups: dict[int, tuple[Any, dict[int, tuple[Any, list[bytes]]]]] = {}
+        self._root = _Group(None)
 
     def add(self, resource: Any, scope: Any, item: bytes) -> None:
         """Add one encoded item (span or log record body)."""
-        group = self._groups.get(id(resource))
-        if group is None:
-            group = self._groups[id(resource)] = (resource, {})
-        bucket = group[1].get(id(scope))
-        if bucket is None:
-            bucket = group[1][id(scope)] = (scope, [])
-        bucket[1].append(item)
+        self._root.child(resource).child(scope).items.append(item)
 
     def encode(self, resources: ObjectCache, scopes: ObjectCache) -> bytes:
         """The request body: one field-1 entry per resource."""
         out: list[bytes] = []
-        for resource, by_scope in self._groups.values():
+        for by_resource in self._root.items:
+            resource = by_resource.head
             body = [b"\x0a", length_prefixed(resources.get(resource))]
-            for scope, items in by_scope.values():
+            for by_scope in by_resource.items:
+                scope = by_scope.head
                 group = [b"\x0a", length_prefixed(scopes.get(scope))]
-                for item in items:
+                for item in by_scope.items:
                     group.append(b"\x12")
                     group.append(length_prefixed(item))
                 if scope is not None and scope.schema_url:

@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 
 from opentelemetry import context as otel_context
 
+from astra_otel._internal.export_status import ExportStatus
+
 __all__ = ["Batcher", "QueueProcessorMixin", "SignalStats"]
 
 T = TypeVar("T")
@@ -37,6 +39,7 @@ class SignalStats:
     dropped: dict[str, int] = field(default_factory=dict)
     queued: Callable[[], int] = field(default=lambda: 0)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    status: ExportStatus | None = field(default=None, repr=False, compare=False)
 
     def count_drop(self, reason: str, n: int = 1) -> None:
         """Count ``n`` items lost for ``reason`` (``queue_full``, ``export_failed``)."""
@@ -44,13 +47,20 @@ class SignalStats:
             self.dropped[reason] = self.dropped.get(reason, 0) + n
 
     def count_export(self, n: int, ok: bool) -> None:
-        """Count the outcome of one export of ``n`` items."""
+        """Count the outcome of one export of ``n`` items (and tell the export status)."""
         with self.lock:
             if ok:
                 self.exported += n
             else:
                 self.failed += n
                 self.dropped["export_failed"] = self.dropped.get("export_failed", 0) + n
+        if self.status is not None:
+            self.status.batch(ok)
+
+    def lost(self) -> int:
+        """Items lost so far, for every reason."""
+        with self.lock:
+            return sum(self.dropped.values())
 
     def reset_after_fork(self) -> None:
         """Zero every counter in a forked child (which starts its own count).
@@ -61,6 +71,18 @@ class SignalStats:
         self.exported = 0
         self.failed = 0
         self.dropped = {}
+        if self.status is not None:
+            self.status.reset()
+
+
+class _FlushWaiter:
+    """A ``flush()`` call waiting for the drain it asked for, and that drain's outcome."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = True
 
 
 class Batcher(Generic[T]):
@@ -87,9 +109,10 @@ class Batcher(Generic[T]):
 
     def _start(self) -> None:
         self._queue: deque[T] = deque(maxlen=self._maxlen)
+        self._inflight = 0
         self._wake = threading.Event()
         self._flush_lock = threading.Lock()
-        self._flush_waiters: list[threading.Event] = []
+        self._flush_waiters: list[_FlushWaiter] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
@@ -100,7 +123,8 @@ class Batcher(Generic[T]):
         return self._thread.ident
 
     def __len__(self) -> int:
-        return len(self._queue)
+        """Items not exported yet: queued, plus the batch being sent."""
+        return len(self._queue) + self._inflight
 
     def put(self, item: T) -> None:
         """Hot path: append; when full the oldest item is dropped and counted."""
@@ -114,13 +138,16 @@ class Batcher(Generic[T]):
     def _take(self) -> list[T]:
         batch: list[T] = []
         queue = self._queue
+        # Counted as in flight before they leave the queue, so queued() never misses them.
+        self._inflight = min(len(queue), self._batch_size)
         with contextlib.suppress(IndexError):
             for _ in range(self._batch_size):
                 batch.append(queue.popleft())
         return batch
 
-    def _export_batch(self, batch: list[T]) -> None:
+    def _export_batch(self, batch: list[T]) -> bool:
         token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
+        self._inflight = len(batch)  # what was really taken (others may have been dropped)
         try:
             ok = bool(self._export(batch))
         except Exception:  # never let an exporter kill the worker
@@ -128,12 +155,16 @@ class Batcher(Generic[T]):
         finally:
             otel_context.detach(token)
         self._stats.count_export(len(batch), ok)
+        self._inflight = 0
+        return ok
 
-    def _drain(self) -> None:
+    def _drain(self) -> bool:
+        ok = True
         while self._queue:
             batch = self._take()
             if batch:
-                self._export_batch(batch)
+                ok = self._export_batch(batch) and ok
+        return ok
 
     def _run(self) -> None:
         while True:
@@ -141,21 +172,23 @@ class Batcher(Generic[T]):
             self._wake.clear()
             with self._flush_lock:
                 waiters, self._flush_waiters = self._flush_waiters, []
-            self._drain()
+            ok = self._drain()
             for waiter in waiters:
-                waiter.set()
+                waiter.ok = ok
+                waiter.done.set()
             if self._stopping:
                 return
 
     def flush(self, timeout: float) -> bool:
-        """Export everything queued now; ``False`` if ``timeout`` seconds passed first."""
+        """Export everything queued now; ``False`` if an export failed or ``timeout``
+        seconds passed first."""
         if not self._thread.is_alive():
             return not self._queue
-        done = threading.Event()
+        waiter = _FlushWaiter()
         with self._flush_lock:
-            self._flush_waiters.append(done)
+            self._flush_waiters.append(waiter)
         self._wake.set()
-        return done.wait(max(timeout, 0.0))
+        return waiter.done.wait(max(timeout, 0.0)) and waiter.ok
 
     def shutdown(self, timeout: float) -> bool:
         """Drain and stop the thread within ``timeout`` seconds; ``False`` if it ran out."""

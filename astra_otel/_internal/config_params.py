@@ -28,6 +28,7 @@ __all__ = [
     "ENDPOINT",
     "EXCLUDED_URLS",
     "EXPORT_TIMEOUT",
+    "EXPORT_WARNINGS",
     "FASTAPI_EXCLUDE_SPANS",
     "GC_FREEZE",
     "HEADERS",
@@ -564,5 +565,18 @@ GC_FREEZE = register(
         parse_enabled_flag,
         _BOOL,
         "Call `gc.freeze()` after setup so long-lived SDK objects leave the collector's scans.",
+    )
+)
+EXPORT_WARNINGS = register(
+    Param(
+        "export_warnings",
+        ("ASTRA_OTEL_EXPORT_WARNINGS",),
+        True,
+        parse_enabled_flag,
+        _BOOL,
+        "Print one line on stderr (not through `logging`) when a signal's exports start "
+        "failing, again at most once a minute while they fail, one when they recover, and "
+        "one at exit naming what was not exported. `false` keeps them quiet; `health()` "
+        "still carries the last error.",
     )
 )

@@ -17,9 +17,10 @@ from typing import Any, Generic, TypeVar
 
 import requests
 
+from astra_otel._internal.export_status import describe_error
 from astra_otel._internal.settings import ExportSettings
 
-__all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter"]
+__all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter", "watch_requests"]
 
 E = TypeVar("E")
 
@@ -209,3 +210,72 @@ def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> An
     )
 
     return HTTPMetricExporter(**_common(export, timeout), **_http_extra(), **kwargs)
+
+
+# --- the outcome of every request an OTLP exporter makes, retries included ---
+
+OnAttempt = Callable[[str | None], None]
+
+
+class _WatchedTransport:
+    """An OTLP/HTTP exporter's transport, telling ``on_attempt`` how each request went."""
+
+    def __init__(self, transport: Any, on_attempt: OnAttempt) -> None:
+        self._transport = transport
+        self._on_attempt = on_attempt
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        result = self._transport.request(method, url, **kwargs)
+        status = result.status_code
+        if status is not None and 200 <= status < 400:
+            self._on_attempt(None)
+        else:
+            self._on_attempt(describe_error(result.error, status, result.reason))
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # close, is_connection_error, ...
+        return getattr(self._transport, name)
+
+
+class _WatchedStub:
+    """A gRPC export stub telling ``on_attempt`` how each call went."""
+
+    def __init__(self, stub: Any, on_attempt: OnAttempt) -> None:
+        self._stub = stub
+        self._on_attempt = on_attempt
+
+    def Export(self, *args: Any, **kwargs: Any) -> Any:  # named as the stub it wraps
+        try:
+            response = self._stub.Export(*args, **kwargs)
+        except Exception as exc:
+            self._on_attempt(describe_error(exc))
+            raise
+        self._on_attempt(None)
+        return response
+
+
+def watch_requests(exporter: Any, on_attempt: OnAttempt) -> bool:
+    """Have ``on_attempt`` told about every request ``exporter`` sends (``None``: it
+    worked, else what failed), so a failure is known at the first try, not after the
+    exporter's retries. ``False`` if the exporter is not one whose request path we know
+    (then only whole-export outcomes are known).
+
+    Private SDK hooks, guarded: the OTLP/HTTP client's transport, and the gRPC exporters'
+    stub, which they re-create with the channel after an UNAVAILABLE error.
+    """
+    client: Any = getattr(exporter, "_client", None)
+    transport = getattr(client, "_transport", None)
+    if transport is not None and callable(getattr(transport, "request", None)):
+        client._transport = _WatchedTransport(transport, on_attempt)
+        return True
+    reinit = getattr(exporter, "_initialize_channel_and_stub", None)
+    if callable(reinit) and callable(getattr(client, "Export", None)):
+
+        def initialize_channel_and_stub() -> None:
+            reinit()
+            exporter._client = _WatchedStub(exporter._client, on_attempt)
+
+        exporter._initialize_channel_and_stub = initialize_channel_and_stub
+        exporter._client = _WatchedStub(client, on_attempt)
+        return True
+    return False

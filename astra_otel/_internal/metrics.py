@@ -8,6 +8,7 @@ exported as ``astra.telemetry.*`` instruments (see :func:`register_self_metrics`
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -80,18 +81,28 @@ class CountingMetricExporter(MetricExporter):
         super().__init__(preferred_temporality=CUMULATIVE)
         self._slot = slot
         self._stats = stats
+        # Points of the collection being sent, and in which process (a forked child's
+        # copy of a parent's export in flight is not its own).
+        self._inflight = (0, 0)
+        stats.queued = self._sending
 
     def export(
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Export one collection; never raises."""
         points = _data_points(metrics_data)
+        self._inflight = (os.getpid(), points)
         try:
             result = self._slot.get().export(metrics_data, timeout_millis=timeout_millis)
         except Exception:
             result = MetricExportResult.FAILURE
+        self._inflight = (0, 0)
         self._stats.count_export(points, result is MetricExportResult.SUCCESS)
         return result if isinstance(result, MetricExportResult) else MetricExportResult.FAILURE
+
+    def _sending(self) -> int:
+        pid, points = self._inflight
+        return points if pid == os.getpid() else 0
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
         """Nothing is buffered here."""

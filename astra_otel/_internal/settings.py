@@ -179,6 +179,7 @@ class Settings:
     instrumentations: InstrumentationSettings
     shutdown_timeout: float
     gc_freeze: bool = True
+    export_warnings: bool = True
 
 
 # --- loader ---
@@ -262,6 +263,7 @@ _CHECKS: dict[str, _Check] = {
     "export_timeout": _check_nonneg,
     "shutdown_timeout": _check_nonneg,
     "gc_freeze": _check_bool,
+    "export_warnings": _check_bool,
 }
 for _signal in p.SIGNALS:
     _CHECKS.update(
@@ -425,6 +427,7 @@ def load_settings(
         instrumentations=inst,
         shutdown_timeout=r.get(p.SHUTDOWN_TIMEOUT),
         gc_freeze=r.get(p.GC_FREEZE),
+        export_warnings=r.get(p.EXPORT_WARNINGS),
     )
 
 

@@ -83,6 +83,7 @@ def setup(
     logs: LogsOptions | None = None,
     instrumentations: InstrumentationOptions | None = None,
     gc_freeze: bool | None = None,
+    export_warnings: bool | None = None,
 ) -> Telemetry:
     """Wire traces, metrics and logs through the OpenTelemetry SDK to OTLP; call once.
 
@@ -105,6 +106,7 @@ def setup(
         "export_timeout": export_timeout,
         "shutdown_timeout": shutdown_timeout,
         "gc_freeze": gc_freeze,
+        "export_warnings": export_warnings,
     }
     settings = load_settings(
         kwargs,

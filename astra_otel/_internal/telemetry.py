@@ -15,6 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
 from astra_otel._internal.batching import SignalStats
+from astra_otel._internal.export_status import say_unexported
 from astra_otel._internal.settings import Settings
 
 __all__ = ["Health", "SignalHealth", "Telemetry"]
@@ -22,12 +23,19 @@ __all__ = ["Health", "SignalHealth", "Telemetry"]
 
 @dataclass(frozen=True)
 class SignalHealth:
-    """One signal's pipeline counters since setup (or since the fork, in a child)."""
+    """One signal's pipeline counters since setup (or since the fork, in a child).
+
+    ``queued`` counts items not exported yet (waiting, or in the request being sent).
+    ``last_error`` says what the last failed export request met (``None`` if none
+    failed), ``last_error_time`` when (Unix time, seconds).
+    """
 
     exported: int
     failed: int
     dropped: int
     queued: int
+    last_error: str | None = None
+    last_error_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -42,12 +50,15 @@ class Health:
 def _snapshot(stats: SignalStats | None) -> SignalHealth:
     if stats is None:
         return SignalHealth(0, 0, 0, 0)
+    status = stats.status
     with stats.lock:
         return SignalHealth(
             exported=stats.exported,
             failed=stats.failed,
             dropped=sum(stats.dropped.values()),
             queued=stats.queued(),
+            last_error=status.last_error if status is not None else None,
+            last_error_time=status.last_error_time if status is not None else None,
         )
 
 
@@ -167,7 +178,16 @@ class Telemetry:
                 return True
             self._is_shutdown = True
         deadline = self.settings.shutdown_timeout if timeout is None else timeout
+        failed_before = {name: stats.failed for name, stats in self._stats.items()}
         ok = _run_parallel(self._tasks("shutdown"), deadline)
+        say_unexported(
+            [
+                (stats.status, stats.failed - failed_before[name] + stats.queued(), stats.queued())
+                for name, stats in self._stats.items()
+                if stats.status is not None
+            ],
+            deadline,
+        )
         if self._on_shutdown is not None:
             try:
                 self._on_shutdown()

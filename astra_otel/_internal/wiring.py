@@ -18,7 +18,8 @@ from opentelemetry.sdk.metrics.export import MetricReader
 from astra_otel._internal import exporters as otlp
 from astra_otel._internal.api_globals import install_providers, reset_providers
 from astra_otel._internal.batching import SignalStats
-from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.export_status import ExportStatus
+from astra_otel._internal.exporters import ExporterSlot, watch_requests
 from astra_otel._internal.instrumentations import Instrumented, fastapi_kwargs, instrument_libraries
 from astra_otel._internal.lifecycle import ExitHooks, register_fork_hook
 from astra_otel._internal.logs import BridgeHandler, build_logger_provider, console_handler
@@ -111,6 +112,13 @@ class _Wiring:
         self.sinks = sinks
         self.resource = build_resource(settings, new_instance_id())
         self.stats = {s: SignalStats(s) for s in ("traces", "metrics", "logs")}
+        for signal, stats in self.stats.items():
+            stats.status = ExportStatus(
+                signal,
+                getattr(settings, signal).export.endpoint,
+                enabled=settings.export_warnings,
+                lost=stats.lost,
+            )
         self.slots: list[ExporterSlot[Any]] = []
         self.batchers: list[Any] = []
         self.extras: dict[str, Any] = dict(sinks.extras)
@@ -125,17 +133,25 @@ class _Wiring:
         self.hooks: list[ExitHooks] = []
         self.unregister_fork: Any = None
 
-    def _slot(self, factory: Callable[[], Any]) -> ExporterSlot[Any]:
+    def _slot(self, signal: str, factory: Callable[[], Any]) -> ExporterSlot[Any]:
         # Built now, on the caller's thread: the exporter modules get imported here and not
         # lazily on an export thread, whose module import lock a fork could copy while held
         # (the child then deadlocks importing the same module).
-        slot = ExporterSlot(factory)
+        status = self.stats[signal].status
+
+        def watched() -> Any:
+            exporter = factory()
+            if status is not None:
+                watch_requests(exporter, status.attempt)
+            return exporter
+
+        slot = ExporterSlot(watched)
         slot.get()
         self.slots.append(slot)
         return slot
 
     def traces(self) -> None:
-        slot = self._slot(self.sinks.span_exporter)
+        slot = self._slot("traces", self.sinks.span_exporter)
         self.tracer_provider, processor = build_tracer_provider(
             self.settings.traces, self.resource, slot, self.stats["traces"]
         )
@@ -143,7 +159,7 @@ class _Wiring:
         self.extras["span_processor"] = processor
 
     def metrics(self) -> None:
-        slot = self._slot(self.sinks.metric_exporter or _no_exporter)
+        slot = self._slot("metrics", self.sinks.metric_exporter or _no_exporter)
         readers = self.sinks.metric_readers(CountingMetricExporter(slot, self.stats["metrics"]))
         port = self.settings.metrics.prometheus_port
         if port:
@@ -155,7 +171,7 @@ class _Wiring:
 
     def logs(self) -> None:
         if self.settings.logs.enabled:
-            slot = self._slot(self.sinks.log_exporter)
+            slot = self._slot("logs", self.sinks.log_exporter)
             self.logger_provider, processor = build_logger_provider(
                 self.settings.logs, self.resource, slot, self.stats["logs"]
             )

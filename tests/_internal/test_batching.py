@@ -63,13 +63,14 @@ def test_flush_exports_in_batches_of_the_configured_size() -> None:
 
 
 def test_failed_and_raising_exports_are_counted_not_raised() -> None:
-    """A failing or raising exporter counts failed+dropped(export_failed); nothing raises."""
+    """A failing or raising exporter counts failed+dropped(export_failed); nothing raises,
+    and the flush that drained them says it failed."""
     for sink in (_Sink(ok=False), _Sink(raise_=True)):
         stats = SignalStats("traces")
         b = _batcher(sink, stats, queue=10, batch=10)
         b.put(1)
         b.put(2)
-        assert b.flush(5.0)
+        assert b.flush(5.0) is False
         assert stats.failed == 2
         assert stats.dropped == {"export_failed": 2}
         assert stats.exported == 0
@@ -109,5 +110,33 @@ def test_queued_reports_the_queue_length() -> None:
     b.put(2)
     assert stats.queued() == 2
     b.flush(5.0)
+    assert stats.queued() == 0
+    b.shutdown(1.0)
+
+
+def test_flush_after_a_failure_succeeds_once_exports_work_again() -> None:
+    """A flush reports the drain it waited for, not an earlier failed one."""
+    stats = SignalStats("traces")
+    sink = _Sink(ok=False)
+    b = _batcher(sink, stats, queue=10, batch=10)
+    b.put(1)
+    assert b.flush(5.0) is False
+    sink.ok = True
+    b.put(2)
+    assert b.flush(5.0) is True
+    b.shutdown(1.0)
+
+
+def test_queued_counts_the_batch_being_sent() -> None:
+    """An item taken off the queue counts as queued until its export returns."""
+    stats = SignalStats("traces")
+    b = _batcher(_Sink(block=1.0), stats, queue=10, batch=1)
+    b.put(1)  # a full batch: the worker takes it at once and is stuck in the export
+    deadline = time.monotonic() + 5
+    while b._queue and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not b._queue
+    assert stats.queued() == 1
+    assert b.flush(5.0)
     assert stats.queued() == 0
     b.shutdown(1.0)

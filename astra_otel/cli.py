@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.errors import AstraOtelError
 from astra_otel.stack import topology_cli
 from astra_otel.stack.build import ensure_binaries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = ["AstraOtelError", "ConfigError", "SettingsConflictError"]
 
 
@@ -24,11 +26,18 @@ class ConfigError(AstraOtelError, ValueError):
 
 
 class SettingsConflictError(AstraOtelError):
-    """``setup()`` was called again with settings that differ from the first call."""
+    """``setup()`` was called again with settings that differ from the first call.
 
-    def __init__(self, fields: list[str]) -> None:
-        self.fields = fields
+    ``changes`` maps each differing argument (``service_name``, ``traces.endpoint`` for
+    ``TracesOptions.endpoint``; the variable for an environment-only setting) to its
+    ``(old, new)`` values; ``fields`` lists those names.
+    """
+
+    def __init__(self, changes: Mapping[str, tuple[object, object]]) -> None:
+        self.changes = dict(changes)
+        self.fields = list(changes)
+        listed = "; ".join(f"{name}: {old!r} -> {new!r}" for name, (old, new) in changes.items())
         super().__init__(
-            "astra_otel.setup() was already called with different settings; "
-            f"differing fields: {', '.join(fields)}. Call handle.shutdown() first to reconfigure."
+            "astra_otel.setup() was already called with different settings "
+            f"({listed}). Call handle.shutdown() first to reconfigure."
         )

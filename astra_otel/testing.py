@@ -25,16 +25,16 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric, Metri
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from astra_otel._internal import setup as _setup
-from astra_otel._internal.api_globals import reset_providers
-from astra_otel._internal.metrics import CountingMetricExporter
-from astra_otel._internal.settings import (
+from astra_otel._config.options import (
     InstrumentationOptions,
     LogsOptions,
     MetricsOptions,
     TracesOptions,
-    load_settings,
 )
+from astra_otel._config.settings import load_settings
+from astra_otel._internal import setup as _setup
+from astra_otel._internal.api_globals import reset_providers
+from astra_otel._internal.metrics import CountingMetricExporter
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks
 

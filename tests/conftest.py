@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.components import CORE_COMPONENTS
 from astra_otel.stack.errors import StackError

@@ -1,54 +1,61 @@
-"""Render ``docs/configuration.md`` from the registered :class:`Param`s.
+"""Render ``docs/configuration.md`` from the declared settings.
 
 ``python -m astra_otel._internal.config_docs > docs/configuration.md`` regenerates it; a
-test fails when the file and the registry disagree.
+test fails when the file and the declarations disagree. The modules that declare settings
+are listed here, one import each: a module that declares settings and is not listed has
+its settings undocumented, which ``tests/_config/test_declarations.py`` catches.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 from collections.abc import Iterable
+from typing import Any
 
-import astra_otel
-from astra_otel._internal.params import Param, all_params
+from astra_otel._config import setup_params
+from astra_otel._config.params import Declarations, Param
+from astra_otel.catalogue import guard
+from astra_otel.stack import settings as stack_settings
 
-__all__ = ["import_all_settings", "render"]
+__all__ = ["DECLARATIONS", "all_params", "render"]
 
-# Modules that only run things (entry points, the demo app) are not imported for docs.
-_SKIP = ("__main__", "astra_otel.demo")
+# Every module's declarations, in the order the page shows them.
+DECLARATIONS: tuple[Declarations, ...] = (
+    guard.declare,
+    setup_params.declare,
+    stack_settings.declare,
+)
 
 
-def import_all_settings() -> None:
-    """Import every astra_otel module so each ``register(...)`` has run."""
-    for info in pkgutil.walk_packages(astra_otel.__path__, "astra_otel."):
-        if info.name.endswith(_SKIP[0]) or info.name.startswith(_SKIP[1]):
-            continue
-        importlib.import_module(info.name)
+def all_params() -> list[Param[Any]]:
+    """Every declared setting."""
+    return [param for declarations in DECLARATIONS for param in declarations.params]
 
 
 _HEADER = """# Configuration reference
 
-Generated from the settings registry (`astra_otel/_internal/config_params.py` and the other
-`register(...)` calls) by `python -m astra_otel._internal.config_docs > docs/configuration.md`;
+Generated from the settings declarations (`astra_otel/_config/setup_params.py`, and the
+`Declarations` of `astra_otel/catalogue/guard.py` and `astra_otel/stack/settings.py`) by
+`python -m astra_otel._internal.config_docs > docs/configuration.md`;
 `tests/_internal/test_config_docs.py` fails when this file is out of date.
 
 Resolution order for each setting: keyword argument > the first environment variable
 listed that is set and non-empty > default. Durations given as arguments are seconds;
 the standard `OTEL_*` duration variables are milliseconds, as the OpenTelemetry
 specification says. A bad value raises `astra_otel.ConfigError` naming the argument or
-variable, the value and what is accepted.
+variable, the value and what is accepted there. Intervals, timeouts and sizes must be
+greater than zero.
 
 `setup()` arguments: the flat names below are keyword arguments of `setup()`; names
 `traces.*`, `metrics.*`, `logs.*`, `instrumentations.*` are fields of `TracesOptions`,
 `MetricsOptions`, `LogsOptions` and `InstrumentationOptions` (e.g.
-`setup(traces=TracesOptions(sampler_arg=0.25))`). Some are environment-only.
+`setup(traces=TracesOptions(sampler_arg=0.25))`). Settings marked *(environment only)*
+have no argument.
 """
 
 
 def _fmt_default(value: object) -> str:
-    if value is None:
+    if value is None or value == "":
         return "—"
     if isinstance(value, tuple):
         if value and all(isinstance(v, tuple) for v in value):
@@ -57,20 +64,25 @@ def _fmt_default(value: object) -> str:
     return f"`{value}`"
 
 
-def _row(param: Param[object]) -> str:
+def _accepted(param: Param[Any]) -> str:
+    argument = param.kind.expected(from_env=False)
+    environment = param.kind.expected(from_env=True)
+    if not param.argument or argument == environment:
+        return environment
+    return f"{argument} (argument); {environment} (environment)"
+
+
+def _row(param: Param[Any]) -> str:
     env = "<br>".join(f"`{var}`" for var in param.env)
-    cells = [f"`{param.name}`", env, _fmt_default(param.default), param.accepted, param.doc]
+    setting = f"`{param.name}`" + ("" if param.argument else " *(environment only)*")
+    cells = [setting, env, _fmt_default(param.default), _accepted(param), param.doc]
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
-def render(params: Iterable[Param[object]] | None = None) -> str:
-    """The whole markdown page for ``params`` (default: every registered setting)."""
-    if params is None:
-        import_all_settings()
-        params = all_params()
-    params = list(params)
-    groups: dict[str, list[Param[object]]] = {}
-    for param in params:
+def render(params: Iterable[Param[Any]] | None = None) -> str:
+    """The whole markdown page for ``params`` (default: every declared setting)."""
+    groups: dict[str, list[Param[Any]]] = {}
+    for param in all_params() if params is None else params:
         groups.setdefault(param.group, []).append(param)
     out = [_HEADER]
     for group in sorted(groups):

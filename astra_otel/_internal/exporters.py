@@ -17,8 +17,8 @@ from typing import Any, Generic, TypeVar
 
 import requests
 
+from astra_otel._config.settings import ExportSettings
 from astra_otel._internal.export_status import describe_error
-from astra_otel._internal.settings import ExportSettings
 
 __all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter", "watch_requests"]
 

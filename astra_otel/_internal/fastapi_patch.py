@@ -15,8 +15,8 @@ from typing import Any
 
 from opentelemetry import metrics, trace
 
+from astra_otel._config.settings import InstrumentationSettings
 from astra_otel._internal.asgi_telemetry import AsgiServerTelemetry, ServerInstruments
-from astra_otel._internal.settings import InstrumentationSettings
 
 __all__ = ["SCOPE_NAME", "FastAPIPatch"]
 

@@ -13,8 +13,8 @@ import importlib
 import importlib.util
 from typing import Any
 
+from astra_otel._config.settings import InstrumentationSettings
 from astra_otel._internal.redaction import SENSITIVE_HEADER_PATTERNS
-from astra_otel._internal.settings import InstrumentationSettings
 
 __all__ = ["Instrumented", "apply_semconv_mode", "fastapi_kwargs", "instrument_libraries"]
 

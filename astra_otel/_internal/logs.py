@@ -24,11 +24,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
+from astra_otel._config.settings import LogsSettings
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.otlp_wire import encode_or_none
-from astra_otel._internal.settings import LogsSettings
 
 __all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
 

@@ -35,9 +35,9 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
+from astra_otel._config.settings import MetricsSettings
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.exporters import ExporterSlot
-from astra_otel._internal.settings import MetricsSettings
 
 __all__ = [
     "CUMULATIVE",

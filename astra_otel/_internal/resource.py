@@ -12,7 +12,7 @@ from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
 from opentelemetry.util.types import AttributeValue
 
-from astra_otel._internal.settings import Settings
+from astra_otel._config.settings import Settings
 
 __all__ = ["CachedHashResource", "build_resource", "new_instance_id", "renew_instance_id"]
 

@@ -6,16 +6,14 @@ import logging
 import threading
 from collections.abc import Mapping
 
-from astra_otel._internal.params import environ_snapshot
-from astra_otel._internal.settings import (
+from astra_otel._config.options import (
     InstrumentationOptions,
     LogsOptions,
     MetricsOptions,
-    Settings,
     TracesOptions,
-    diff_settings,
-    load_settings,
 )
+from astra_otel._config.params import environ_snapshot
+from astra_otel._config.settings import Settings, diff_settings, load_settings
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks, build, ensure_log_handlers, otlp_sinks
 from astra_otel.errors import SettingsConflictError
@@ -47,7 +45,8 @@ def activate(settings: Settings, sinks: Sinks | None = None) -> Telemetry:
     """Return the live handle for ``settings``, building it if none is live.
 
     Equal settings: the same handle (log handlers re-checked, nothing added). Different
-    settings while one is live: :class:`SettingsConflictError` naming the fields.
+    settings while one is live: :class:`SettingsConflictError` naming each differing
+    argument with its old and new value.
     """
     with _State.lock:
         live = current()
@@ -93,27 +92,7 @@ def setup(
     accepted. A repeated call with equal settings returns the same :class:`Telemetry`;
     with different settings it raises :class:`~astra_otel.errors.SettingsConflictError`.
     """
-    kwargs: dict[str, object] = {
-        "service_name": service_name,
-        "service_version": service_version,
-        "service_namespace": service_namespace,
-        "environment": environment,
-        "resource_attributes": resource_attributes,
-        "enabled": enabled,
-        "endpoint": endpoint,
-        "protocol": protocol,
-        "headers": headers,
-        "export_timeout": export_timeout,
-        "shutdown_timeout": shutdown_timeout,
-        "gc_freeze": gc_freeze,
-        "export_warnings": export_warnings,
-    }
-    settings = load_settings(
-        kwargs,
-        environ_snapshot(),
-        traces=traces,
-        metrics=metrics,
-        logs=logs,
-        instrumentations=instrumentations,
-    )
-    return activate(settings)
+    # The keyword arguments by name: each is the declared setting of that name (option
+    # dataclasses are expanded by the loader); tests/_config prove the names match.
+    arguments = dict(locals())
+    return activate(load_settings(arguments, environ_snapshot()))

@@ -14,9 +14,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
+from astra_otel._config.settings import Settings
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.export_status import say_unexported
-from astra_otel._internal.settings import Settings
 
 __all__ = ["Health", "SignalHealth", "Telemetry"]
 

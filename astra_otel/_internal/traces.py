@@ -10,12 +10,12 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from astra_otel._config.settings import TracesSettings
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.redaction import sanitize_attributes, sanitize_value
-from astra_otel._internal.settings import TracesSettings
 
 __all__ = ["QueueSpanProcessor", "build_sampler", "build_tracer_provider"]
 

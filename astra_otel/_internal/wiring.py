@@ -15,6 +15,7 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricReader
 
+from astra_otel._config.settings import Settings
 from astra_otel._internal import exporters as otlp
 from astra_otel._internal.api_globals import install_providers, reset_providers
 from astra_otel._internal.batching import SignalStats
@@ -33,7 +34,6 @@ from astra_otel._internal.metrics import (
     start_prometheus_endpoint,
 )
 from astra_otel._internal.resource import build_resource, new_instance_id, renew_instance_id
-from astra_otel._internal.settings import Settings
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.traces import build_tracer_provider
 

@@ -18,9 +18,16 @@ from collections.abc import Callable, Mapping
 
 from opentelemetry.util.types import AttributeValue
 
-from astra_otel._internal.params import Param, register
+from astra_otel._config.kinds import whole
+from astra_otel._config.params import Declarations
 
-__all__ = ["CARDINALITY_LIMIT", "MAX_CARDINALITY_LIMIT", "OVERFLOW_VALUE", "CardinalityGuard"]
+__all__ = [
+    "CARDINALITY_LIMIT",
+    "MAX_CARDINALITY_LIMIT",
+    "OVERFLOW_VALUE",
+    "CardinalityGuard",
+    "declare",
+]
 
 OVERFLOW_VALUE = "_overflow"
 MAX_CARDINALITY_LIMIT = 1000  # stays below the SDK's default limit of 2000 per metric
@@ -28,27 +35,16 @@ MAX_CARDINALITY_LIMIT = 1000  # stays below the SDK's default limit of 2000 per 
 Attrs = Mapping[str, AttributeValue]
 
 
-def _parse_limit(raw: str) -> int:
-    value = int(raw.strip())
-    if not 1 <= value <= MAX_CARDINALITY_LIMIT:
-        msg = f"cardinality limit out of range: {value}"
-        raise ValueError(msg)
-    return value
+declare = Declarations("catalogue")
 
-
-CARDINALITY_LIMIT: Param[int] = register(
-    Param(
-        name="cardinality_limit",
-        env=("ASTRA_OTEL_CARDINALITY_LIMIT",),
-        default=100,
-        parse=_parse_limit,
-        accepted=f"an integer in 1..{MAX_CARDINALITY_LIMIT}",
-        doc=(
-            "Distinct attribute sets each AstraGuard catalogue instrument records; further "
-            "sets are folded into one overflow series (values `_overflow`) and counted in "
-            "`astra.cardinality.overflows`."
-        ),
-    )
+CARDINALITY_LIMIT = declare(
+    "cardinality_limit",
+    "ASTRA_OTEL_CARDINALITY_LIMIT",
+    100,
+    whole(1, MAX_CARDINALITY_LIMIT),
+    "Distinct attribute sets each AstraGuard catalogue instrument records; further sets are "
+    "folded into one overflow series (values `_overflow`) and counted in "
+    "`astra.cardinality.overflows`.",
 )
 
 

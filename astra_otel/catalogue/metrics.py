@@ -17,7 +17,7 @@ from opentelemetry.metrics import Counter, Histogram, MeterProvider, UpDownCount
 from opentelemetry.trace import TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from astra_otel._internal.params import environ_snapshot, resolve
+from astra_otel._config.params import environ_snapshot
 from astra_otel.catalogue import instruments as ins
 from astra_otel.catalogue.guard import CARDINALITY_LIMIT, CardinalityGuard
 
@@ -68,8 +68,8 @@ class Catalogue:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = environ_snapshot() if environ is None else environ
-        self.cardinality_limit = resolve(
-            CARDINALITY_LIMIT, {"cardinality_limit": cardinality_limit}, env
+        self.cardinality_limit = CARDINALITY_LIMIT.resolve(
+            {"cardinality_limit": cardinality_limit}, env
         )
         meter = metrics.get_meter(SCOPE, meter_provider=meter_provider)
         self.tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)

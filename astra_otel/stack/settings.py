@@ -1,4 +1,4 @@
-"""Settings of the local stack (``astra-otel stack ...``): declared once as ``Param``\\s.
+"""Settings of the local stack (``astra-otel stack ...``), each declared once.
 
 :func:`load_stack_settings` resolves them from a snapshot of the environment into a frozen
 :class:`StackSettings`; nothing in ``astra_otel.stack`` reads the environment itself.
@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from astra_otel._internal.params import (
-    Param,
-    parse_nonneg_float,
-    parse_positive_int,
-    register,
-)
+from astra_otel._config.kinds import directory, duration, whole
+from astra_otel._config.params import Declarations
 
 __all__ = [
     "CACHE_DIR",
@@ -24,6 +20,7 @@ __all__ = [
     "STATE_DIR",
     "STOP_TIMEOUT",
     "StackSettings",
+    "declare",
     "load_stack_settings",
 ]
 
@@ -31,89 +28,53 @@ __all__ = [
 # a valid TCP port, so the offset is bounded well below 65535 - 55679.
 MAX_PORT_OFFSET = 9000
 
+declare = Declarations("stack")
 
-def _parse_offset(raw: str) -> int:
-    value = int(raw.strip())
-    if not 0 <= value <= MAX_PORT_OFFSET:
-        raise ValueError(raw)
-    return value
-
-
-def _parse_dir(raw: str) -> str:
-    if not raw.strip():
-        raise ValueError(raw)
-    return str(Path(raw.strip()).expanduser())
-
-
-PORT_OFFSET: Param[int] = register(
-    Param(
-        name="port_offset",
-        env=("ASTRA_OTEL_STACK_PORT_OFFSET",),
-        default=0,
-        parse=_parse_offset,
-        accepted=f"an integer in [0, {MAX_PORT_OFFSET}]",
-        doc="Added to every port of the local stack, so a second stack (or a test session) "
-        "runs beside the first.",
-        group="stack",
-    )
+PORT_OFFSET = declare(
+    "port_offset",
+    "ASTRA_OTEL_STACK_PORT_OFFSET",
+    0,
+    whole(0, MAX_PORT_OFFSET),
+    "Added to every port of the local stack, so a second stack (or a test session) runs "
+    "beside the first.",
 )
-STATE_DIR: Param[str] = register(
-    Param(
-        name="state_dir",
-        env=("ASTRA_OTEL_STATE_DIR",),
-        default="",
-        parse=_parse_dir,
-        accepted="a directory path",
-        doc="Run-time state of the local stack: pid files, logs, generated configs, "
-        "Prometheus TSDB, collector queue, JSON telemetry files. Default "
-        "`$XDG_STATE_HOME/astra-otel` (`~/.local/state/astra-otel`).",
-        group="stack",
-    )
+STATE_DIR = declare(
+    "state_dir",
+    "ASTRA_OTEL_STATE_DIR",
+    "",
+    directory(),
+    "Run-time state of the local stack: pid files, logs, generated configs, Prometheus "
+    "TSDB, collector queue, JSON telemetry files. Default `$XDG_STATE_HOME/astra-otel` "
+    "(`~/.local/state/astra-otel`).",
 )
-CACHE_DIR: Param[str] = register(
-    Param(
-        name="cache_dir",
-        env=("ASTRA_OTEL_CACHE_DIR",),
-        default="",
-        parse=_parse_dir,
-        accepted="a directory path",
-        doc="Go caches and the built collector and Jaeger binaries. Default "
-        "`$XDG_CACHE_HOME/astra-otel` (`~/.cache/astra-otel`).",
-        group="stack",
-    )
+CACHE_DIR = declare(
+    "cache_dir",
+    "ASTRA_OTEL_CACHE_DIR",
+    "",
+    directory(),
+    "Go caches and the built collector and Jaeger binaries. Default "
+    "`$XDG_CACHE_HOME/astra-otel` (`~/.cache/astra-otel`).",
 )
-STARTUP_TIMEOUT: Param[float] = register(
-    Param(
-        name="startup_timeout",
-        env=("ASTRA_OTEL_STACK_STARTUP_TIMEOUT",),
-        default=60.0,
-        parse=parse_nonneg_float,
-        accepted="a number of seconds >= 0",
-        doc="How long `stack up` waits for each component's health endpoint.",
-        group="stack",
-    )
+STARTUP_TIMEOUT = declare(
+    "startup_timeout",
+    "ASTRA_OTEL_STACK_STARTUP_TIMEOUT",
+    60.0,
+    duration(env_unit="s"),
+    "How long `stack up` waits for each component's health endpoint.",
 )
-STOP_TIMEOUT: Param[float] = register(
-    Param(
-        name="stop_timeout",
-        env=("ASTRA_OTEL_STACK_STOP_TIMEOUT",),
-        default=10.0,
-        parse=parse_nonneg_float,
-        accepted="a number of seconds >= 0",
-        doc="How long `stack down` waits after SIGTERM before it sends SIGKILL.",
-        group="stack",
-    )
+STOP_TIMEOUT = declare(
+    "stop_timeout",
+    "ASTRA_OTEL_STACK_STOP_TIMEOUT",
+    10.0,
+    duration(env_unit="s"),
+    "How long `stack down` waits after SIGTERM before it sends SIGKILL.",
 )
-PROMETHEUS_RETENTION: Param[int] = register(
-    Param(
-        name="prometheus_retention_hours",
-        env=("ASTRA_OTEL_PROMETHEUS_RETENTION_HOURS",),
-        default=48,
-        parse=parse_positive_int,
-        accepted="a whole number of hours > 0",
-        doc="Prometheus keeps samples this long (`--storage.tsdb.retention.time`).",
-        group="stack",
-    )
+PROMETHEUS_RETENTION = declare(
+    "prometheus_retention_hours",
+    "ASTRA_OTEL_PROMETHEUS_RETENTION_HOURS",
+    48,
+    whole(1, unit="hours"),
+    "Prometheus keeps samples this long (`--storage.tsdb.retention.time`).",
 )
 
 

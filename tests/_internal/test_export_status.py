@@ -24,8 +24,8 @@ from typing import Any
 import grpc
 import pytest
 
+from astra_otel._config.params import environ_snapshot
 from astra_otel._internal.export_status import ExportStatus, describe_error, say_unexported
-from astra_otel._internal.params import environ_snapshot
 
 APP = Path(__file__).with_name("_failing_export_app.py")
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens, connections are refused

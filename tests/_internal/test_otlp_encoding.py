@@ -35,6 +35,7 @@ from opentelemetry.trace import (
     TraceState,
 )
 
+from astra_otel._config.settings import ExportSettings
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.exporters import ExporterSlot, log_exporter, span_exporter
 from astra_otel._internal.logs import _attributes, _Converter, _severity_of
@@ -42,7 +43,6 @@ from astra_otel._internal.otlp_logs import BridgeItem, LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import AttributeCache, any_value, varint
 from astra_otel._internal.redaction import sanitize_value
-from astra_otel._internal.settings import ExportSettings
 from astra_otel._internal.traces import QueueSpanProcessor
 from astra_otel.testing import OtlpHttpSink
 

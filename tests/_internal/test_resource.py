@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from astra_otel._config.settings import load_settings
 from astra_otel._internal.resource import build_resource, new_instance_id, renew_instance_id
-from astra_otel._internal.settings import load_settings
 
 
 def test_resource_carries_service_host_and_process_attributes() -> None:

@@ -10,9 +10,9 @@ from opentelemetry import metrics, trace
 
 import astra_otel
 from astra_otel import SettingsConflictError, TracesOptions
+from astra_otel._config.settings import load_settings
 from astra_otel._internal import setup as setup_mod
 from astra_otel._internal.logs import BridgeHandler
-from astra_otel._internal.settings import load_settings
 from astra_otel.testing import capture_telemetry
 
 DEAD = "http://127.0.0.1:9"  # discard port: nothing listens, connections are refused

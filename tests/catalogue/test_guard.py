@@ -85,4 +85,4 @@ def test_bad_limit_raises_config_error_naming_the_variable(raw: str) -> None:
     with pytest.raises(ConfigError) as info:
         Catalogue(environ={"ASTRA_OTEL_CARDINALITY_LIMIT": raw})
     assert info.value.source == "ASTRA_OTEL_CARDINALITY_LIMIT"
-    assert "1..1000" in str(info.value)
+    assert "[1, 1000]" in str(info.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.settings import load_stack_settings
 from astra_otel.testing import Capture, capture_telemetry

@@ -20,7 +20,7 @@ import pytest
 import requests
 from _exit_timing import timed_exit
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.running import RunningStack, wait_for
 
 _poll = wait_for

@@ -25,7 +25,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import format_span_id
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.running import RunningStack, running_stack, start_on_free_offset
 from astra_otel.stack.settings import load_stack_settings

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.running import RunningStack
 from astra_otel.stack.settings import load_stack_settings

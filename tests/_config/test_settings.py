@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from astra_otel import ConfigError, LogsOptions, MetricsOptions, TracesOptions
-from astra_otel._internal.settings import diff_settings, load_settings
+from astra_otel._config.settings import diff_settings, load_settings
 
 
 def test_defaults_without_arguments_or_environment() -> None:
@@ -192,8 +192,17 @@ def test_settings_are_frozen_and_comparable() -> None:
         a.service_name = "y"  # type: ignore[misc]
 
 
-def test_diff_names_nested_fields() -> None:
-    """diff_settings lists dotted names of differing fields only."""
+def test_diff_names_public_arguments_with_old_and_new_values() -> None:
+    """diff_settings maps each differing argument (export fields by their option name) to
+    its old and new value, and only those."""
     a = load_settings({"service_name": "x"}, {})
-    b = load_settings({"service_name": "y"}, {}, traces=TracesOptions(sampler="always_off"))
-    assert diff_settings(a, b) == ["service_name", "traces.sampler"]
+    b = load_settings(
+        {"service_name": "y"},
+        {},
+        traces=TracesOptions(sampler="always_off", endpoint="http://127.0.0.1:1/t"),
+    )
+    assert diff_settings(a, b) == {
+        "service_name": ("x", "y"),
+        "traces.endpoint": ("http://localhost:4318/v1/traces", "http://127.0.0.1:1/t"),
+        "traces.sampler": ("parentbased_always_on", "always_off"),
+    }

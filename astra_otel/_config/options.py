@@ -1,0 +1,73 @@
+"""The option dataclasses users pass to ``setup()`` (every field optional).
+
+``None`` means "the environment, then the default". Each field is the argument of the
+declared setting ``<group>.<field>`` in :mod:`astra_otel._config.setup_params`, with the
+type its kind accepts; ``tests/_config/test_declarations.py`` proves they match.
+Durations are seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["InstrumentationOptions", "LogsOptions", "MetricsOptions", "TracesOptions"]
+
+
+@dataclass(frozen=True)
+class TracesOptions:
+    """Trace pipeline options for ``setup(traces=...)``; durations in seconds."""
+
+    enabled: bool | None = None
+    endpoint: str | None = None
+    protocol: str | None = None
+    headers: Mapping[str, str] | None = None
+    timeout: float | None = None
+    sampler: str | None = None
+    sampler_arg: float | None = None
+    max_queue_size: int | None = None
+    max_export_batch_size: int | None = None
+    schedule_delay: float | None = None
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    """Metric pipeline options for ``setup(metrics=...)``; durations in seconds."""
+
+    enabled: bool | None = None
+    endpoint: str | None = None
+    protocol: str | None = None
+    headers: Mapping[str, str] | None = None
+    timeout: float | None = None
+    export_interval: float | None = None
+    prometheus_port: int | None = None
+
+
+@dataclass(frozen=True)
+class LogsOptions:
+    """Log pipeline options for ``setup(logs=...)``; durations in seconds."""
+
+    enabled: bool | None = None
+    endpoint: str | None = None
+    protocol: str | None = None
+    headers: Mapping[str, str] | None = None
+    timeout: float | None = None
+    level: str | None = None
+    console: str | None = None
+    max_queue_size: int | None = None
+    max_export_batch_size: int | None = None
+    schedule_delay: float | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentationOptions:
+    """Which libraries to instrument (each only if importable) and header capture."""
+
+    fastapi: bool | None = None
+    requests: bool | None = None
+    redis: bool | None = None
+    sqlalchemy: bool | None = None
+    capture_headers: bool | None = None
+    excluded_urls: tuple[str, ...] | None = None
+    fastapi_exclude_spans: tuple[str, ...] | None = None
+    semconv_opt_in: tuple[str, ...] | None = None

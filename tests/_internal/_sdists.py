@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from astra_otel._internal.params import environ_snapshot
+from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.settings import load_stack_settings
 
 __all__ = ["installed_version", "upstream_sdist"]

@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("component", nargs="?", choices=COMPONENT_NAMES)
     logs.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
-    topology_cli.add_parser(cmds)  # `stack topology up|down|status|sync` (issue 7)
+    topology_cli.add_parser(cmds)  # `stack topology up|down|status|sync`
     sub.add_parser(
         "demo",
         add_help=False,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +66,18 @@ def test_public_names_load_on_first_use() -> None:
     """astra_otel.setup is importable from the root; only then is the SDK loaded."""
     modules, _ = _load("astra_otel; astra_otel.setup")
     assert "opentelemetry.sdk.trace" in modules
+
+
+def test_import_contracts_hold() -> None:
+    """lint-imports keeps the layers of docs/architecture.md ([tool.importlinter])."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint), "--no-cache"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

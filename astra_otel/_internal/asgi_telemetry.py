@@ -37,9 +37,9 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from astra_otel._internal.redaction import REDACTED, is_sensitive_header
+from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 
 __all__ = [
-    "DURATION_BUCKETS",
     "ActiveRequests",
     "AsgiServerTelemetry",
     "ServerInstruments",
@@ -52,8 +52,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# The semantic conventions' advice for http.server.request.duration (seconds).
-DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 _KNOWN_METHODS = frozenset(
     {"CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY"}
 )
@@ -137,7 +135,7 @@ class ServerInstruments:
             "http.server.request.duration",
             unit="s",
             description="Duration of HTTP server requests.",
-            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS_S),
         )
         self.active = ActiveRequests(meter)
         self.request_size = meter.create_histogram(

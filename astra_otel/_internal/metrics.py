@@ -38,10 +38,10 @@ from opentelemetry.sdk.resources import Resource
 from astra_otel._config.settings import MetricsSettings
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.exporters import ExporterSlot
+from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 
 __all__ = [
     "CUMULATIVE",
-    "SECONDS_BUCKETS",
     "CountingMetricExporter",
     "NullMetricExporter",
     "build_meter_provider",
@@ -50,8 +50,6 @@ __all__ = [
     "start_prometheus_endpoint",
 ]
 
-# OpenTelemetry semantic-convention boundaries for durations in seconds.
-SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 CUMULATIVE: dict[type, AggregationTemporality] = {
     kind: AggregationTemporality.CUMULATIVE
     for kind in (
@@ -143,7 +141,7 @@ def build_meter_provider(
         View(
             instrument_type=Histogram,
             instrument_unit="s",
-            aggregation=ExplicitBucketHistogramAggregation(boundaries=SECONDS_BUCKETS),
+            aggregation=ExplicitBucketHistogramAggregation(boundaries=DURATION_BUCKETS_S),
         )
     ]
     return MeterProvider(

@@ -43,8 +43,6 @@ EVENT_NAMES = (
 )
 
 _logger = logging.getLogger(LOGGER_NAME)
-# Events are INFO and up; do not let the root logger's WARNING default drop them.
-_logger.setLevel(logging.INFO)
 
 _SEVERITY_LEVEL = {
     "low": logging.INFO,

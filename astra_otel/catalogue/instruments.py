@@ -21,9 +21,10 @@ __all__ = [
     "prometheus_name",
 ]
 
-# Bucket boundaries in seconds, 5 ms .. 10 s: the same boundaries setup()'s View gives
-# every histogram in ``s`` (a test keeps them equal), so the advisory matters only under
-# another SDK configuration.
+# Bucket boundaries in seconds, 5 ms .. 10 s: the semantic conventions' advice for
+# durations. setup()'s View gives them to every histogram in ``s`` and the HTTP server
+# middleware advises them, so the catalogue's advisory matters only under another SDK
+# configuration.
 DURATION_BUCKETS_S: tuple[float, ...] = (
     0.005,
     0.01,

@@ -10,7 +10,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics.export import AggregationTemporality, HistogramDataPoint
 
 from astra_otel import MetricsOptions
-from astra_otel._internal.metrics import SECONDS_BUCKETS
+from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 from astra_otel.testing import capture_telemetry
 
 
@@ -33,7 +33,7 @@ def test_seconds_histograms_use_second_buckets() -> None:
         hist.record(0.2)
         point = cap.metric("op.duration").data.data_points[0]
         assert isinstance(point, HistogramDataPoint)
-        assert tuple(point.explicit_bounds) == SECONDS_BUCKETS
+        assert tuple(point.explicit_bounds) == DURATION_BUCKETS_S
 
 
 def test_exemplars_come_from_the_active_span() -> None:

@@ -19,6 +19,7 @@ from astra_otel.catalogue import (
     log_retry,
 )
 from astra_otel.catalogue.events import EVENT_NAME_KEY, EVENT_NAMES, LOGGER_NAME
+from astra_otel.testing import capture_telemetry
 
 
 class _Capture(logging.Handler):
@@ -34,12 +35,15 @@ class _Capture(logging.Handler):
 
 @pytest.fixture
 def capture() -> Iterator[_Capture]:
-    """A handler on the root logger, as setup()'s bridge is, removed afterwards."""
+    """A handler on the root logger at INFO, as setup()'s bridge is, removed afterwards."""
     handler = _Capture()
     root = logging.getLogger()
+    old = root.level
     root.addHandler(handler)
+    root.setLevel(logging.INFO)
     yield handler
     root.removeHandler(handler)
+    root.setLevel(old)
 
 
 def _boom() -> ValueError:
@@ -143,13 +147,20 @@ def test_error_event_carries_the_exception(capture: _Capture) -> None:
     assert record.pathname == __file__, "code.* attributes point at the caller"
 
 
-def test_info_events_pass_a_warning_root_logger(capture: _Capture) -> None:
-    """INFO events are not dropped by the root logger's default WARNING level."""
+def test_setup_lets_info_events_pass_a_warning_root_logger() -> None:
+    """Under setup(), INFO events are exported although the root logger was at WARNING."""
     root = logging.getLogger()
     old = root.level
     root.setLevel(logging.WARNING)
     try:
-        log_request("GET", "/x", 200, 0.001)
+        with capture_telemetry() as cap:
+            log_request("GET", "/x", 200, 0.001)
+            names = [(r.log_record.attributes or {}).get(EVENT_NAME_KEY) for r in cap.logs()]
     finally:
         root.setLevel(old)
-    assert len(capture.records) == 1
+    assert names == ["astra.request"]
+
+
+def test_importing_the_events_sets_no_logger_level() -> None:
+    """The events logger is left at NOTSET: levels are the application's (or setup()'s)."""
+    assert logging.getLogger(LOGGER_NAME).level == logging.NOTSET

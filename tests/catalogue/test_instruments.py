@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import pytest
 from opentelemetry.sdk.metrics.export import Gauge, Histogram, Sum
 
-from astra_otel._internal.metrics import SECONDS_BUCKETS
 from astra_otel.catalogue import SPECS, InstrumentKind, InstrumentSpec, prometheus_name
 from astra_otel.catalogue.instruments import DURATION_BUCKETS_S, SPECS_BY_NAME
 
@@ -52,11 +51,6 @@ def test_histograms_use_second_buckets(captured: Captured) -> None:
         data = found[spec.name].data
         assert isinstance(data, Histogram)
         assert tuple(data.data_points[0].explicit_bounds) == DURATION_BUCKETS_S
-
-
-def test_buckets_equal_setups_seconds_view() -> None:
-    """The catalogue's advisory buckets are the ones setup()'s View applies to seconds."""
-    assert tuple(SECONDS_BUCKETS) == DURATION_BUCKETS_S
 
 
 def test_names_are_unique_and_prefixed() -> None:

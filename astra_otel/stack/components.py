@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from astra_otel.stack.pki import Pki
 from astra_otel.stack.settings import StackSettings
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "CORE_COMPONENTS",
     "LOOPBACK",
     "SPECS",
+    "TLS_RELOAD_INTERVAL",
     "Binaries",
     "Component",
     "ComponentSpec",
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 LOOPBACK = "127.0.0.1"
+TLS_RELOAD_INTERVAL = "2s"
+"""How often the stack's TLS servers and clients re-read a rotated certificate (local runs)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ JAEGER = ComponentSpec(
     ports={
         "otlp_grpc": 14317,
         "otlp_http": 14318,
+        "otlp_grpc_tls": 14319,
         "query_http": 16686,
         "query_grpc": 16685,
         "health": 13134,
@@ -105,6 +110,12 @@ JAEGER = ComponentSpec(
     config_env={
         "JAEGER_OTLP_GRPC_ENDPOINT": "otlp_grpc",
         "JAEGER_OTLP_HTTP_ENDPOINT": "otlp_http",
+        # collector/jaeger/jaeger-tls.yaml: the mTLS receiver the topology's gateways use
+        "JAEGER_OTLP_TLS_ENDPOINT": "otlp_grpc_tls",
+        "JAEGER_TLS_CERT_FILE": "Jaeger's server certificate (PEM)",
+        "JAEGER_TLS_KEY_FILE": "its private key",
+        "JAEGER_TLS_CA_FILE": "CA that issued the client certificates it accepts",
+        "JAEGER_TLS_RELOAD_INTERVAL": "how often the certificate and key are re-read",
         "JAEGER_QUERY_HTTP_ENDPOINT": "query_http",
         "JAEGER_QUERY_GRPC_ENDPOINT": "query_grpc",
         "JAEGER_HEALTH_ENDPOINT": "health",
@@ -204,6 +215,8 @@ def state_paths(settings: StackSettings) -> dict[str, Path]:
         "telemetry": root / "telemetry",
         "redis": root / "redis",
         "demo": root / "demo",
+        # Throwaway CA, certificates and token (astra_otel.stack.pki), shared with the topology.
+        "tls": root / "tls",
     }
 
 
@@ -229,6 +242,8 @@ def resolve_components(
     col_config = collector_config or repo / (COLLECTOR.config or "")
     prom_config = paths["config"] / "prometheus.yml"
     jaeger_config = repo / (JAEGER.config or "")
+    jaeger_tls = repo / "collector" / "jaeger" / "jaeger-tls.yaml"
+    pki = Pki(paths["tls"])
 
     def ep(port: int) -> str:
         return f"{LOOPBACK}:{port}"
@@ -252,10 +267,21 @@ def resolve_components(
             col_config,
         ),
         "jaeger": (
-            (str(binaries.jaeger), "--config", f"file:{jaeger_config}"),
+            (
+                str(binaries.jaeger),
+                "--config",
+                f"file:{jaeger_config}",
+                "--config",
+                f"file:{jaeger_tls}",
+            ),
             {
                 "JAEGER_OTLP_GRPC_ENDPOINT": ep(jae["otlp_grpc"]),
                 "JAEGER_OTLP_HTTP_ENDPOINT": ep(jae["otlp_http"]),
+                "JAEGER_OTLP_TLS_ENDPOINT": ep(jae["otlp_grpc_tls"]),
+                "JAEGER_TLS_CERT_FILE": str(pki.cert("jaeger")),
+                "JAEGER_TLS_KEY_FILE": str(pki.key("jaeger")),
+                "JAEGER_TLS_CA_FILE": str(pki.ca_cert),
+                "JAEGER_TLS_RELOAD_INTERVAL": TLS_RELOAD_INTERVAL,
                 "JAEGER_QUERY_HTTP_ENDPOINT": ep(jae["query_http"]),
                 "JAEGER_QUERY_GRPC_ENDPOINT": ep(jae["query_grpc"]),
                 "JAEGER_HEALTH_ENDPOINT": ep(jae["health"]),

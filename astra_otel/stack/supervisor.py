@@ -28,6 +28,7 @@ from astra_otel.stack.components import (
     state_paths,
 )
 from astra_otel.stack.errors import StackError
+from astra_otel.stack.pki import ensure_pki, find_openssl
 from astra_otel.stack.settings import StackSettings
 
 __all__ = ["ComponentStatus", "Stack", "UpResult"]
@@ -271,6 +272,8 @@ class Stack:
         if not binary.exists():
             msg = f"{name}: {binary} does not exist: run `astra-otel stack build`"
             raise StackError(msg)
+        if name == "jaeger":  # its mTLS receiver (jaeger-tls.yaml) reads these at start
+            ensure_pki(state_paths(self.settings)["tls"], find_openssl(self._environ), ("jaeger",))
         self._say(f"starting {name} ...")
         began = time.monotonic()
         with comp.log_file.open("ab") as log:

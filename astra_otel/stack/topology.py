@@ -27,6 +27,7 @@ import yaml
 from astra_otel.stack import process
 from astra_otel.stack.components import LOOPBACK, Component
 from astra_otel.stack.errors import StackError
+from astra_otel.stack.pki import ensure_pki, find_openssl
 from astra_otel.stack.topology_plan import (
     AGENT,
     GATEWAY,
@@ -115,6 +116,9 @@ class Topology:
             if busy and not self.running(comp.name):
                 msg = f"{comp.name}: port(s) {busy} already in use on {LOOPBACK}"
                 raise StackError(msg)
+        # TLS and tokens on every hop between instances: the credentials exist before any
+        # instance starts (kept if valid, so running instances and the stack's Jaeger agree).
+        ensure_pki(self.plan.pki.root, find_openssl(self._environ), ("gateway", "agent"))
         for agent in self.plan.agents:
             self._write_backends(agent, self.backends)
         started: list[str] = []

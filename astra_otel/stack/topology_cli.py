@@ -1,4 +1,4 @@
-"""``astra-otel stack topology up|down|status|sync``: the agent/gateway topology from the CLI.
+"""``astra-otel stack topology up|down|status|sync|rotate``: the topology from the CLI.
 
 ``up`` records what it started in ``<state>/topology/plan.json`` so ``down``, ``status`` and
 ``sync`` act on the same instances from another process.
@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 
 from astra_otel.stack import process
 from astra_otel.stack.build import ensure_binaries, locate_binaries
+from astra_otel.stack.components import TLS_RELOAD_INTERVAL
+from astra_otel.stack.pki import find_openssl, rotate
 from astra_otel.stack.settings import StackSettings
 from astra_otel.stack.topology import MAX_INSTANCES, Sampling, Topology, plan_topology
 
@@ -52,6 +54,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cmds.add_parser("status", help="pid, health and ports of each instance")
     sync = cmds.add_parser("sync", help="route the agents to the gateways that are healthy")
     sync.add_argument("--watch", action="store_true", help="keep syncing every second")
+    cmds.add_parser(
+        "rotate",
+        help="issue new gateway and agent certificates from the same CA (no restart needed)",
+    )
 
 
 def _saved(settings: StackSettings) -> dict[str, float]:
@@ -77,7 +83,7 @@ def run(
             decision_wait_s=float(args.decision_wait),
         )
         collector = ensure_binaries(settings, environ, say, components=("collector",)).collector
-    elif not saved and cmd in ("status", "sync"):
+    elif not saved and cmd in ("status", "sync", "rotate"):
         say(f"no topology started under {settings.state_dir} (`astra-otel stack topology up`)")
         return 0
     else:
@@ -96,12 +102,20 @@ def run(
         (plan.root / "plan.json").write_text(json.dumps({"agents": agents, "gateways": gateways}))
         say(f"started: {', '.join(started)}" if started else "already running")
         _status(topo, say)
+        say(f"TLS 1.3 + client certificates + bearer token between tiers: {plan.pki.root}")
         say("send OTLP to an agent; stop with `astra-otel stack topology down`")
     elif cmd == "down":
         stopped = topo.stop()
         say(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
     elif cmd == "status":
         _status(topo, say)
+    elif cmd == "rotate":
+        rotate(plan.pki.root, find_openssl(environ), ("gateway", "agent"))
+        say(
+            f"new certificates in {plan.pki.root}: new handshakes use them within "
+            f"{TLS_RELOAD_INTERVAL}; agents reconnect (and so present theirs) within "
+            f"{plan.gateways[0].env['OTELCOL_GATEWAY_MAX_CONNECTION_AGE']}"
+        )
     elif cmd == "sync":
         say(f"agents route to: {', '.join(topo.sync_backends())}")
         while args.watch:

@@ -13,8 +13,15 @@ from pathlib import Path
 
 import yaml
 
-from astra_otel.stack.components import LOOPBACK, Component, ComponentSpec
+from astra_otel.stack.components import (
+    LOOPBACK,
+    TLS_RELOAD_INTERVAL,
+    Component,
+    ComponentSpec,
+    state_paths,
+)
 from astra_otel.stack.errors import StackError
+from astra_otel.stack.pki import Pki
 from astra_otel.stack.settings import StackSettings
 
 __all__ = [
@@ -51,6 +58,11 @@ AGENT = ComponentSpec(
         "OTELCOL_AGENT_SELF_METRICS_PORT": "self_metrics (port only)",
         "OTELCOL_AGENT_STORAGE_DIR": "file_storage directory (persistent queues)",
         "OTELCOL_AGENT_GATEWAYS": "YAML list of gateway host:port (static resolver)",
+        "OTELCOL_AGENT_TLS_CA_FILE": "CA that issued the gateways' certificate",
+        "OTELCOL_AGENT_TLS_CERT_FILE": "the agent's client certificate (PEM)",
+        "OTELCOL_AGENT_TLS_KEY_FILE": "its private key",
+        "OTELCOL_AGENT_TLS_RELOAD_INTERVAL": "how often the certificate and key are re-read",
+        "OTELCOL_AGENT_TOKEN_FILE": "bearer token sent to the gateways (first line)",
     },
 )
 GATEWAY = ComponentSpec(
@@ -59,6 +71,7 @@ GATEWAY = ComponentSpec(
     binary="astra-otelcol",
     ports={
         "otlp_grpc": 34317,
+        "otlp_http": 34318,
         "prometheus_exporter": 34889,
         "health": 34133,
         "self_metrics": 34888,
@@ -69,13 +82,21 @@ GATEWAY = ComponentSpec(
     config_env={
         "OTELCOL_GATEWAY_ID": "instance name (gateway-N), also the astra_gateway label",
         "OTELCOL_GATEWAY_OTLP_GRPC_ENDPOINT": "otlp_grpc",
+        "OTELCOL_GATEWAY_OTLP_HTTP_ENDPOINT": "otlp_http",
         "OTELCOL_GATEWAY_PROMETHEUS_ENDPOINT": "prometheus_exporter",
         "OTELCOL_GATEWAY_HEALTH_ENDPOINT": "health",
         "OTELCOL_GATEWAY_SELF_METRICS_HOST": "host of self_metrics",
         "OTELCOL_GATEWAY_SELF_METRICS_PORT": "self_metrics (port only)",
         "OTELCOL_GATEWAY_STORAGE_DIR": "file_storage directory (Jaeger exporter queue)",
         "OTELCOL_GATEWAY_TELEMETRY_DIR": "directory of the JSON-lines files",
-        "OTELCOL_GATEWAY_JAEGER_ENDPOINT": "jaeger otlp_grpc",
+        "OTELCOL_GATEWAY_JAEGER_ENDPOINT": "jaeger otlp_grpc_tls",
+        "OTELCOL_GATEWAY_TLS_CERT_FILE": "the gateway's certificate (server, and client to Jaeger)",
+        "OTELCOL_GATEWAY_TLS_KEY_FILE": "its private key",
+        "OTELCOL_GATEWAY_TLS_CA_FILE": "CA that issued the agents' client certificates",
+        "OTELCOL_GATEWAY_TLS_RELOAD_INTERVAL": "how often the certificate and key are re-read",
+        "OTELCOL_GATEWAY_TOKEN_FILE": "bearer tokens accepted from the agents (one per line)",
+        "OTELCOL_GATEWAY_JAEGER_CA_FILE": "CA that issued Jaeger's certificate",
+        "OTELCOL_GATEWAY_MAX_CONNECTION_AGE": "agents reconnect (new handshake) after this",
         "OTELCOL_GATEWAY_DECISION_WAIT": "tail_sampling decision_wait (Go duration)",
         "OTELCOL_GATEWAY_SLOW_TRACE_MS": "traces at least this slow are always kept",
         "OTELCOL_GATEWAY_SAMPLING_PERCENTAGE": "percentage kept of the other traces",
@@ -113,6 +134,8 @@ class TopologyPlan:
     root: Path
     agents: tuple[Component, ...]
     gateways: tuple[Component, ...]
+    pki: Pki
+    """Where the instances' certificates and token are (:func:`astra_otel.stack.pki.ensure_pki`)."""
 
     def backends_file(self, agent: Component) -> Path:
         """The generated config layer listing the gateways ``agent`` routes to."""
@@ -144,12 +167,14 @@ def plan_topology(
     sampling: Sampling | None = None,
     jaeger_endpoint: str | None = None,
     ports: PortPicker | None = None,
+    pki_dir: Path | None = None,
 ) -> TopologyPlan:
     """Describe ``agents`` agents and ``gateways`` gateways under ``<state>/topology``.
 
     Default ports are the specs' defaults plus the stack's port offset plus 10 per instance;
     tests pass ``ports`` to pick free ones. ``jaeger_endpoint`` defaults to the local stack's
-    Jaeger OTLP port (14317 + offset).
+    Jaeger mTLS OTLP port (14319 + offset). ``pki_dir`` (default ``<state>/tls``, the one the
+    local stack's Jaeger trusts) holds the certificates and token.
     """
     for kind, count in (("agents", agents), ("gateways", gateways)):
         if not 1 <= count <= MAX_INSTANCES:
@@ -157,8 +182,9 @@ def plan_topology(
             raise StackError(msg)
     pick = ports or _default_ports(settings.port_offset)
     root = settings.state_dir / "topology"
-    jaeger = jaeger_endpoint or f"{LOOPBACK}:{14317 + settings.port_offset}"
+    jaeger = jaeger_endpoint or f"{LOOPBACK}:{14319 + settings.port_offset}"
     repo = settings.repo_dir
+    pki = Pki(pki_dir or state_paths(settings)["tls"])
 
     def ep(port: int) -> str:
         return f"{LOOPBACK}:{port}"
@@ -171,6 +197,7 @@ def plan_topology(
         env = {
             "OTELCOL_GATEWAY_ID": name,
             "OTELCOL_GATEWAY_OTLP_GRPC_ENDPOINT": ep(p["otlp_grpc"]),
+            "OTELCOL_GATEWAY_OTLP_HTTP_ENDPOINT": ep(p["otlp_http"]),
             "OTELCOL_GATEWAY_PROMETHEUS_ENDPOINT": ep(p["prometheus_exporter"]),
             "OTELCOL_GATEWAY_HEALTH_ENDPOINT": ep(p["health"]),
             "OTELCOL_GATEWAY_SELF_METRICS_HOST": LOOPBACK,
@@ -178,6 +205,15 @@ def plan_topology(
             "OTELCOL_GATEWAY_STORAGE_DIR": str(root / name / "queue"),
             "OTELCOL_GATEWAY_TELEMETRY_DIR": str(root / name / "telemetry"),
             "OTELCOL_GATEWAY_JAEGER_ENDPOINT": jaeger,
+            "OTELCOL_GATEWAY_TLS_CERT_FILE": str(pki.cert("gateway")),
+            "OTELCOL_GATEWAY_TLS_KEY_FILE": str(pki.key("gateway")),
+            "OTELCOL_GATEWAY_TLS_CA_FILE": str(pki.ca_cert),
+            "OTELCOL_GATEWAY_TLS_RELOAD_INTERVAL": TLS_RELOAD_INTERVAL,
+            "OTELCOL_GATEWAY_TOKEN_FILE": str(pki.token),
+            "OTELCOL_GATEWAY_JAEGER_CA_FILE": str(pki.ca_cert),
+            # Locally, rotated certificates are in use within seconds (a handshake per agent
+            # and gateway every 10 s costs nothing measurable).
+            "OTELCOL_GATEWAY_MAX_CONNECTION_AGE": "10s",
             **(sampling or Sampling()).env(),
         }
         command: tuple[str, ...] = (str(collector), "--config", f"file:{config}")
@@ -207,11 +243,16 @@ def plan_topology(
             "OTELCOL_AGENT_SELF_METRICS_PORT": str(p["self_metrics"]),
             "OTELCOL_AGENT_STORAGE_DIR": str(root / name / "queue"),
             "OTELCOL_AGENT_GATEWAYS": all_gateways,
+            "OTELCOL_AGENT_TLS_CA_FILE": str(pki.ca_cert),
+            "OTELCOL_AGENT_TLS_CERT_FILE": str(pki.cert("agent")),
+            "OTELCOL_AGENT_TLS_KEY_FILE": str(pki.key("agent")),
+            "OTELCOL_AGENT_TLS_RELOAD_INTERVAL": TLS_RELOAD_INTERVAL,
+            "OTELCOL_AGENT_TOKEN_FILE": str(pki.token),
         }
         ags.append(
             _component(AGENT, name, ports=p, command=command, env=env, config=config, root=root)
         )
-    return TopologyPlan(root=root, agents=tuple(ags), gateways=tuple(gws))
+    return TopologyPlan(root=root, agents=tuple(ags), gateways=tuple(gws), pki=pki)
 
 
 def _component(

@@ -1,14 +1,16 @@
-"""Fixtures of the topology tests: 2 agents and 2 gateways, real collectors on 127.0.0.1."""
+"""Fixtures of the topology tests: agents and gateways, real collectors on 127.0.0.1."""
 
 from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.components import state_paths
 from astra_otel.stack.running import RunningStack
 from astra_otel.stack.settings import load_stack_settings
 from astra_otel.stack.topology import Sampling, Topology, plan_topology
@@ -32,9 +34,17 @@ def _free_port(taken: set[int]) -> int:
             return port
 
 
-@pytest.fixture(scope="module")
-def topology(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    """2 agents + 2 gateways on free loopback ports exporting to the session's Jaeger."""
+@contextmanager
+def running_topology(
+    stack: RunningStack,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    agents: int,
+    gateways: int,
+    watch: bool = True,
+) -> Iterator[Topology]:
+    """A topology on free loopback ports, TLS and tokens between its instances, exporting to
+    the session's Jaeger over mTLS (certificates from the CA that Jaeger trusts)."""
     environ = environ_snapshot()
     state = tmp_path_factory.mktemp("topology-state")
     settings = load_stack_settings(environ, state_dir=str(state))
@@ -44,16 +54,25 @@ def topology(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> I
     plan = plan_topology(
         settings,
         binaries.collector,
-        agents=2,
-        gateways=2,
+        agents=agents,
+        gateways=gateways,
         sampling=SAMPLING,
-        jaeger_endpoint=stack.stack.components["jaeger"].endpoint("otlp_grpc"),
+        jaeger_endpoint=stack.stack.components["jaeger"].endpoint("otlp_grpc_tls"),
         ports=lambda _kind, _i, _name, _default: _free_port(taken),
+        pki_dir=state_paths(stack.stack.settings)["tls"],
     )
     topo = Topology(plan, environ, startup_timeout=60.0, stop_timeout=10.0, die_with_parent=True)
     try:
         topo.start()
-        topo.watch(interval=0.5)
+        if watch:
+            topo.watch(interval=0.5)
         yield topo
     finally:
         topo.stop()
+
+
+@pytest.fixture(scope="module")
+def topology(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
+    """2 agents + 2 gateways (TLS and tokens on every hop) exporting to the session's Jaeger."""
+    with running_topology(stack, tmp_path_factory, agents=2, gateways=2) as topo:
+        yield topo

@@ -47,7 +47,7 @@ def test_default_ports_follow_the_stack_port_offset(tmp_path: Path) -> None:
     assert plan.agents[1].ports["otlp_grpc"] == AGENT.ports["otlp_grpc"] + 3000 + 10
     assert plan.gateways[2].ports["health"] == GATEWAY.ports["health"] + 3000 + 20
     gw = plan.gateways[0]
-    assert gw.env["OTELCOL_GATEWAY_JAEGER_ENDPOINT"] == "127.0.0.1:17317"  # 14317 + offset
+    assert gw.env["OTELCOL_GATEWAY_JAEGER_ENDPOINT"] == "127.0.0.1:17319"  # 14319 + offset
 
 
 def test_agents_are_given_every_gateway_in_order(tmp_path: Path) -> None:

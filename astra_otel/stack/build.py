@@ -4,7 +4,7 @@
   ``collector/builder-config.yaml``; the binary lands in ``<cache>/otelcol-<hash>/``;
 * Jaeger v2: ``go build`` of the tool declared by the wrapper module ``collector/jaeger``
   into ``<cache>/jaeger-<hash>/``;
-* Prometheus and Redis: Debian packages, installed with ``apt-get`` when missing.
+* Prometheus, Redis and openssl: Debian packages, installed with ``apt-get`` when missing.
 
 ``<hash>`` is a digest of the inputs (manifest, go.mod + go.sum), so editing them triggers
 a rebuild and nothing else does. A lock file serialises concurrent builds.
@@ -42,7 +42,8 @@ __all__ = [
 Say = Callable[[str], None]
 
 BUILDER_VERSION = "v0.161.0"
-APT_PACKAGES = {"prometheus": "prometheus", "redis-server": "redis-server"}
+# binary -> Debian package; openssl makes the throwaway certificates (astra_otel.stack.pki).
+APT_PACKAGES = {"prometheus": "prometheus", "redis-server": "redis-server", "openssl": "openssl"}
 _HEARTBEAT_S = 20.0
 _FALLBACK_GO = Path("/usr/local/go/bin/go")
 

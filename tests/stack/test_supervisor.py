@@ -90,16 +90,24 @@ def test_demo_component_serves_and_reports_to_the_stack(
 
 
 @pytest.mark.parametrize(
-    ("binary", "config"),
-    [("collector", "collector/otel-collector.yaml"), ("jaeger", "collector/jaeger/jaeger.yaml")],
+    ("binary", "configs"),
+    [
+        ("collector", ("collector/otel-collector.yaml",)),
+        ("collector", ("collector/otel-collector.yaml", "collector/otel-collector-tls.yaml")),
+        ("jaeger", ("collector/jaeger/jaeger.yaml",)),
+        ("jaeger", ("collector/jaeger/jaeger.yaml", "collector/jaeger/jaeger-tls.yaml")),
+    ],
+    ids=["collector", "collector+tls", "jaeger", "jaeger+tls"],
 )
-def test_shipped_configs_validate(stack: RunningStack, binary: str, config: str) -> None:
-    """``validate`` of the built collector / Jaeger accepts the shipped config files."""
+def test_shipped_configs_validate(
+    stack: RunningStack, binary: str, configs: tuple[str, ...]
+) -> None:
+    """``validate`` of the built collector / Jaeger accepts the shipped configs and layers."""
     handle = stack.stack
     exe = handle.binaries.collector if binary == "collector" else handle.binaries.jaeger
-    path = handle.settings.repo_dir / config
+    args = [a for c in configs for a in ("--config", f"file:{handle.settings.repo_dir / c}")]
     result = subprocess.run(
-        [str(exe), "validate", "--config", f"file:{path}"],
+        [str(exe), "validate", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -128,12 +128,32 @@ def _http(
     if client.token:
         headers["Authorization"] = f"Bearer {client.token}"
     try:
+        if client.tls:
+            _await_verdict(conn)
         conn.request("POST", "/v1/traces", _request(trace_id).SerializeToString(), headers)
         return conn.getresponse().status
     except ssl.SSLError as exc:
         return str(exc.reason)
     finally:
         conn.close()
+
+
+def _await_verdict(conn: http.client.HTTPConnection) -> None:
+    """Handshake, then give the server a moment to refuse the client certificate.
+
+    In TLS 1.3 the server judges the client certificate after the client's last handshake
+    flight and answers with an alert. Sending the request first would race: a server that
+    closes with unread request bytes sends a TCP reset, which can discard the alert.
+    """
+    conn.connect()
+    assert conn.sock is not None
+    conn.sock.settimeout(1.0)
+    try:
+        if conn.sock.recv(1) == b"":
+            raise ssl.SSLError("closed without an alert")
+    except TimeoutError:
+        pass  # no verdict: the certificate was accepted
+    conn.sock.settimeout(10)
 
 
 def _cases(topo: Topology, stranger: Pki) -> dict[str, Client]:

@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, Metric, MetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -35,6 +33,7 @@ from astra_otel._config.settings import load_settings
 from astra_otel._internal import setup as _setup
 from astra_otel._internal.api_globals import reset_providers
 from astra_otel._internal.metrics import CountingMetricExporter
+from astra_otel._internal.sdk_private import InMemoryLogRecordExporter, ReadableLogRecord
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks
 

@@ -17,16 +17,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from opentelemetry import context as otel_context
-
 from astra_otel._internal.export_status import ExportStatus
+from astra_otel._internal.sdk_private import suppressed
 
 __all__ = ["Batcher", "QueueProcessorMixin", "SignalStats"]
 
 T = TypeVar("T")
-
-# The API's key for "do not instrument what happens inside" (exporters' HTTP/gRPC calls).
-_SUPPRESS_KEY = otel_context._SUPPRESS_INSTRUMENTATION_KEY
 
 
 @dataclass
@@ -146,14 +142,12 @@ class Batcher(Generic[T]):
         return batch
 
     def _export_batch(self, batch: list[T]) -> bool:
-        token = otel_context.attach(otel_context.set_value(_SUPPRESS_KEY, True))
         self._inflight = len(batch)  # what was really taken (others may have been dropped)
         try:
-            ok = bool(self._export(batch))
+            with suppressed():  # an exporter's own HTTP/gRPC calls are not telemetry
+                ok = bool(self._export(batch))
         except Exception:  # never let an exporter kill the worker
             ok = False
-        finally:
-            otel_context.detach(token)
         self._stats.count_export(len(batch), ok)
         self._inflight = 0
         return ok

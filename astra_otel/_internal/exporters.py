@@ -9,7 +9,6 @@ in a forked child (a gRPC channel or HTTP session must not be shared across a fo
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import Any, Generic, TypeVar
 import requests
 
 from astra_otel._config.settings import ExportSettings
+from astra_otel._internal import sdk_private
 from astra_otel._internal.export_status import describe_error
 
 __all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter", "watch_requests"]
@@ -85,111 +85,19 @@ def _http_extra() -> dict[str, Any]:
     return {"compression": Compression.NoCompression, "session": session}
 
 
-class _Encoded:
-    """An already-serialized OTLP request and how many items it holds."""
-
-    __slots__ = ("count", "payload")
-
-    def __init__(self, payload: bytes, count: int) -> None:
-        self.payload = payload
-        self.count = count
-
-
-class _RawExportStub:
-    """A gRPC stub whose ``Export`` takes the serialized request bytes as they are."""
-
-    def __init__(self, channel: Any, method: str, response: Any) -> None:
-        self.Export = channel.unary_unary(
-            method, request_serializer=None, response_deserializer=response.FromString
-        )
-
-
-_GRPC = {
-    "traces": (
-        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
-        "OTLPSpanExporter",
-        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
-        "ExportTraceServiceResponse",
-    ),
-    "logs": (
-        "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
-        "OTLPLogExporter",
-        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-        "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
-        "ExportLogsServiceResponse",
-    ),
-}
-_HTTP = {
-    "traces": ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
-    "logs": ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
-}
-
-
-@functools.cache
-def _grpc_encoded(signal: str) -> type:
-    """The SDK's gRPC exporter for ``signal``, sending bytes we serialized ourselves.
-
-    The SDK's retry loop, backoff, channel re-creation and shutdown are kept as they are;
-    only ``_translate_data`` (object tree -> our bytes) and the stub (no re-serialization)
-    change. Private SDK hooks: recheck on upgrades (the e2e tests would fail).
-    """
-    module, name, method, response_module, response_name = _GRPC[signal]
-    base: Any = getattr(importlib.import_module(module), name)
-    response = getattr(importlib.import_module(response_module), response_name)
-
-    class Encoded(base):  # type: ignore[misc]  # chosen at runtime, SDK untyped
-        def _initialize_channel_and_stub(self) -> None:
-            super()._initialize_channel_and_stub()
-            self._client = _RawExportStub(self._channel, method, response)
-
-        def _translate_data(self, data: Any) -> Any:
-            if isinstance(data, _Encoded):
-                return data.payload
-            return super()._translate_data(data).SerializeToString()
-
-        def _count_data(self, data: Any) -> int:
-            return data.count if isinstance(data, _Encoded) else len(data)
-
-        def export_encoded(self, payload: bytes, count: int) -> bool:
-            """Send one serialized request (with the SDK's retries); ``True`` on success."""
-            result = self._export(_Encoded(payload, count))
-            return bool(result.name == "SUCCESS")
-
-    return Encoded
-
-
-@functools.cache
-def _http_encoded(signal: str) -> type:
-    """The SDK's OTLP/HTTP exporter for ``signal``, sending bytes we serialized ourselves.
-
-    ``export_encoded`` hands the bytes to the exporter's own HTTP client (``_client``:
-    retries, backoff, compression, headers); a private SDK hook, rechecked by the tests.
-    """
-    module, name = _HTTP[signal]
-    base: Any = getattr(importlib.import_module(module), name)
-
-    class Encoded(base):  # type: ignore[misc]  # chosen at runtime, SDK untyped
-        def export_encoded(self, payload: bytes, count: int) -> bool:
-            """Send one serialized request (with the SDK's retries); ``True`` on success."""
-            if self._shutdown:
-                return False
-            return bool(self._client.export(payload).success)
-
-    return Encoded
-
-
 def _encoded_exporter(signal: str, export: ExportSettings, timeout: float) -> Any:
     if export.protocol == "grpc":
-        return _grpc_encoded(signal)(**_common(export, timeout), **_grpc_extra(export))
-    return _http_encoded(signal)(**_common(export, timeout), **_http_extra())
+        grpc_class = sdk_private.grpc_exporter_class(signal)
+        return grpc_class(**_common(export, timeout), **_grpc_extra(export))
+    return sdk_private.http_exporter_class(signal)(**_common(export, timeout), **_http_extra())
 
 
 def span_exporter(export: ExportSettings, timeout: float) -> Any:
     """An OTLP span exporter for ``export`` whose export calls end within ``timeout`` s.
 
     Besides the SDK's ``export(spans)`` it has ``export_encoded(payload, count)``, which
-    the pipeline uses with :class:`~astra_otel._internal.otlp_spans.SpanEncoder`.
+    the pipeline uses with :class:`~astra_otel._internal.otlp_spans.SpanEncoder`, unless
+    the installed SDK does not let us send our own bytes (then it is the SDK's exporter).
     """
     return _encoded_exporter("traces", export, timeout)
 

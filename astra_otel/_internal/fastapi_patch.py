@@ -16,6 +16,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 
 from astra_otel._config.settings import InstrumentationSettings
+from astra_otel._internal import sdk_private
 from astra_otel._internal.asgi_telemetry import AsgiServerTelemetry, ServerInstruments
 
 __all__ = ["SCOPE_NAME", "FastAPIPatch"]
@@ -39,6 +40,9 @@ class FastAPIPatch:
         self._excluded = settings.excluded_urls
         self._capture = settings.capture_headers
         native = "telemetry" in inspect.signature(original.__init__).parameters
+        self._native = native
+        if native:
+            sdk_private.probe(["fastapi-native-telemetry"])
         wrap = self.wrap
 
         class InstrumentedFastAPI(original):  # type: ignore[misc,valid-type]
@@ -67,7 +71,8 @@ class FastAPIPatch:
         """Instrument an app created before ``setup()`` (its stack is rebuilt on next use).
 
         Its native telemetry, if it has default settings, is switched off (FastAPI keeps
-        them in ``app._telemetry``, shared with its ``NativeTelemetry``).
+        them in a private dict shared with its ``NativeTelemetry``: see
+        :func:`astra_otel._internal.sdk_private.fastapi_native_settings`).
         """
         build = app.build_middleware_stack
 
@@ -76,9 +81,10 @@ class FastAPIPatch:
 
         app.build_middleware_stack = instrumented_stack
         app.middleware_stack = None
-        native = getattr(app, "_telemetry", None)
-        if isinstance(native, dict):
-            native.update(_NATIVE_OFF)
+        if self._native:
+            native = sdk_private.fastapi_native_settings(app)
+            if native is not None:
+                native.update(_NATIVE_OFF)
 
     def uninstrument(self) -> None:
         """Put the original ``fastapi.FastAPI`` back (apps already built keep theirs)."""

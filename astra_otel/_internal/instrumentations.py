@@ -14,6 +14,7 @@ import importlib.util
 from typing import Any
 
 from astra_otel._config.settings import InstrumentationSettings
+from astra_otel._internal import sdk_private
 from astra_otel._internal.redaction import SENSITIVE_HEADER_PATTERNS
 
 __all__ = ["Instrumented", "apply_semconv_mode", "fastapi_kwargs", "instrument_libraries"]
@@ -101,23 +102,15 @@ _LIBRARIES = {
 }
 
 
-def apply_semconv_mode(opt_in: tuple[str, ...]) -> None:
+def apply_semconv_mode(opt_in: tuple[str, ...]) -> bool:
     """Set the instrumentations' semantic-convention mode from our settings.
 
     The contrib instrumentations read ``OTEL_SEMCONV_STABILITY_OPT_IN`` from the
     environment themselves, once; we resolve it like every other setting (default: the
-    stable conventions) and hand the result to their registry before instrumenting.
+    stable conventions) and hand the result to their registry before instrumenting
+    (``False`` if the installed contrib release does not let us).
     """
-    _semconv: Any = importlib.import_module("opentelemetry.instrumentation._semconv")
-    stability = _semconv._OpenTelemetrySemanticConventionStability
-    stability._initialize()
-    modes = _semconv._StabilityMode
-    signals = _semconv._OpenTelemetryStabilitySignalType
-    mapping = stability._OTEL_SEMCONV_STABILITY_SIGNAL_MAPPING
-    mapping[signals.HTTP] = stability._filter_mode(list(opt_in), modes.HTTP, modes.HTTP_DUP)
-    mapping[signals.DATABASE] = stability._filter_mode(
-        list(opt_in), modes.DATABASE, modes.DATABASE_DUP
-    )
+    return sdk_private.set_semconv_mode(opt_in)
 
 
 def instrument_libraries(
@@ -127,9 +120,7 @@ def instrument_libraries(
 ) -> Instrumented:
     """Instrument every enabled, importable library; a failing one is skipped, not raised."""
     done = Instrumented()
-    if _importable("opentelemetry.instrumentation"):
-        with contextlib.suppress(Exception):  # an old contrib without the registry
-            apply_semconv_mode(settings.semconv_opt_in)
+    apply_semconv_mode(settings.semconv_opt_in)
     providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
     for name, (module, instrument) in _LIBRARIES.items():
         if not getattr(settings, name) or not _importable(module):

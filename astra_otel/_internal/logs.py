@@ -17,9 +17,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry._logs import LogRecord, SeverityNumber
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor, ReadWriteLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import NonRecordingSpan, SpanContext
@@ -29,6 +26,14 @@ from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalSt
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.otlp_wire import encode_or_none
+from astra_otel._internal.sdk_private import (
+    LoggerProvider,
+    LogRecord,
+    LogRecordExportResult,
+    LogRecordProcessor,
+    ReadWriteLogRecord,
+    SeverityNumber,
+)
 
 __all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
 

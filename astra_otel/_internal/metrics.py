@@ -9,7 +9,6 @@ exported as ``astra.telemetry.*`` instruments (see :func:`register_self_metrics`
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,6 +35,7 @@ from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, V
 from opentelemetry.sdk.resources import Resource
 
 from astra_otel._config.settings import MetricsSettings
+from astra_otel._internal import sdk_private
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
@@ -215,16 +215,6 @@ def register_self_metrics(meter: Meter, stats: Iterable[SignalStats]) -> None:
 
 def reset_metric_state_in_child(provider: MeterProvider, readers: Iterable[MetricReader]) -> None:
     """In a forked child: forget the parent's aggregations so nothing is counted twice, and
-    replace locks a parent thread may have held at the fork.
-
-    The SDK restarts the periodic reader's thread in a child but keeps its export lock; if
-    the parent's reader was exporting at that moment the child would never export again.
-    """
-    for reader in readers:
-        if isinstance(reader, PeriodicExportingMetricReader):
-            reader._export_lock = threading.Lock()
-    consumer = provider._measurement_consumer
-    consumer._lock = threading.Lock()  # may be held by a parent thread at fork
-    for storage in consumer._reader_storages.values():
-        storage._lock = threading.RLock()
-        storage._instrument_view_instrument_matches = {}
+    replace locks a parent thread may have held at the fork (private SDK state: see
+    :func:`astra_otel._internal.sdk_private.reset_metric_state`)."""
+    sdk_private.reset_metric_state(provider, list(readers))

@@ -16,7 +16,6 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opentelemetry.sdk._logs import ReadWriteLogRecord
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
@@ -29,10 +28,10 @@ from astra_otel._internal.otlp_wire import (
     field_string,
     field_varint,
     length_prefixed,
-    plain_attributes,
     resource_bytes,
     scope_bytes,
 )
+from astra_otel._internal.sdk_private import ReadWriteLogRecord, attributes_dict
 
 __all__ = ["BridgeItem", "LogEncoder"]
 
@@ -83,6 +82,7 @@ class LogEncoder:
         self._scopes = ObjectCache(lambda s: scope_bytes(self._attrs, s))
         self._bridge_scopes: dict[str, InstrumentationScope] = {}
         self._severities: dict[tuple[int, str], bytes] = {}
+        self._plain = attributes_dict()
 
     def encode(self, batch: Sequence[BridgeItem | ReadWriteLogRecord]) -> bytes:
         """The serialized ``ExportLogsServiceRequest`` for ``batch``."""
@@ -129,7 +129,7 @@ class LogEncoder:
             parts.append(field_varint(b"\x10", severity))
         parts.append(field_string(b"\x1a", rec.severity_text or ""))
         parts.append(b"\x2a" + length_prefixed(_body(rec.body)))
-        parts += self._attrs.encode(b"\x32", plain_attributes(rec.attributes))
+        parts += self._attrs.encode(b"\x32", self._plain(rec.attributes))
         parts.append(field_varint(b"\x38", item.dropped_attributes))
         parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))
         if rec.observed_timestamp:

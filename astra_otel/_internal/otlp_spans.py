@@ -2,8 +2,9 @@
 
 Same message as the SDK's ``encode_spans(...).SerializeToString()`` (spans grouped by
 resource, then scope; flags carry the parent's is-remote bits), at a fraction of the CPU:
-see :mod:`astra_otel._internal.otlp_wire`. Reads the SDK's ``BoundedAttributes._dict`` to
-skip its per-key locking; recheck on SDK upgrades (the comparison tests would fail).
+see :mod:`astra_otel._internal.otlp_wire`. Span fields are read through the readers of
+:mod:`astra_otel._internal.sdk_private` (the spans' private attributes where they match
+the public properties, which its probe checks, else the properties).
 
 Field numbers: ``opentelemetry/proto/trace/v1/trace.proto``.
 """
@@ -17,6 +18,7 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan
 
+from astra_otel._internal import sdk_private
 from astra_otel._internal.otlp_wire import (
     AttributeCache,
     ObjectCache,
@@ -24,7 +26,6 @@ from astra_otel._internal.otlp_wire import (
     field_string,
     field_varint,
     length_prefixed,
-    plain_attributes,
     resource_bytes,
     scope_bytes,
 )
@@ -75,14 +76,19 @@ class SpanEncoder:
         self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
         self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
         self._names: dict[str, bytes] = {}
+        self._fields = sdk_private.span_fields()
+        self._origin = sdk_private.span_origin()
+        self._plain = sdk_private.attributes_dict()
 
     def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
         """The serialized ``ExportTraceServiceRequest`` for ``spans``."""
         groups = ResourceGroups()
         add = groups.add
         span_body = self._span
+        origin = self._origin
         for span in spans:
-            add(span._resource, span._instrumentation_scope or None, span_body(span))
+            resource, scope = origin(span)
+            add(resource, scope or None, span_body(span))
         return groups.encode(self._resources, self._scopes)
 
     def _name(self, name: str) -> bytes:
@@ -95,7 +101,7 @@ class SpanEncoder:
         return encoded
 
     def _span(self, span: ReadableSpan) -> bytes:
-        ctx: Any = span._context  # set for every SDK span
+        ctx, parent, name, kind, start, end, attributes, events, links, status = self._fields(span)
         parts = [
             b"\x0a\x10",
             ctx.trace_id.to_bytes(16, "big"),
@@ -104,50 +110,48 @@ class SpanEncoder:
         ]
         if ctx.trace_state:
             parts.append(_trace_state(ctx))
-        parent = span._parent
         if parent is not None:
             parts.append(b"\x22\x08")
             parts.append(parent.span_id.to_bytes(8, "big"))
-        parts.append(self._name(span._name))
-        parts.append(_KINDS[span._kind._value_])
+        parts.append(self._name(name))
+        parts.append(_KINDS[kind._value_])  # the stdlib Enum's value slot
         # proto3 omits a zero (or unset) timestamp, and so does the SDK's encoder.
-        if span._start_time:
-            parts.append(b"\x39" + _fixed64(span._start_time))
-        if span._end_time:
-            parts.append(b"\x41" + _fixed64(span._end_time))
-        attributes = span._attributes
+        if start:
+            parts.append(b"\x39" + _fixed64(start))
+        if end:
+            parts.append(b"\x41" + _fixed64(end))
         if type(attributes) is BoundedAttributes:
-            parts += self._attrs.encode(b"\x4a", attributes._dict)
+            parts += self._attrs.encode(b"\x4a", self._plain(attributes))
             if attributes.dropped:
                 parts.append(field_varint(b"\x50", attributes.dropped))
         else:  # a plain mapping, None or a subclass (which may count drops)
             parts += self._attrs.encode(b"\x4a", attributes)
             parts.append(field_varint(b"\x50", span.dropped_attributes))
-        if span._events:
-            parts += self._events(span)
+        if events:
+            parts += self._events(events)
         # Written whenever non-zero: also when every event (link) was dropped.
         parts.append(field_varint(b"\x60", span.dropped_events))
-        if span._links:
-            parts += self._links(span)
+        if links:
+            parts += self._links(links)
         parts.append(field_varint(b"\x70", span.dropped_links))
-        parts.append(status_field(span._status))
+        parts.append(status_field(status))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
-    def _events(self, span: ReadableSpan) -> list[bytes]:
+    def _events(self, events: Sequence[Any]) -> list[bytes]:
         out = []
-        for event in span._events:
+        for event in events:
             stamp = event.timestamp
             body = [b"\x09" + _fixed64(stamp) if stamp else b"", field_string(b"\x12", event.name)]
-            body += self._attrs.encode(b"\x1a", plain_attributes(event._attributes))
+            body += self._attrs.encode(b"\x1a", self._plain(event.attributes))
             body.append(field_varint(b"\x20", event.dropped_attributes))
             out.append(b"\x5a")
             out.append(length_prefixed(b"".join(body)))
         return out
 
-    def _links(self, span: ReadableSpan) -> list[bytes]:
+    def _links(self, links: Sequence[Any]) -> list[bytes]:
         out = []
-        for link in span._links:
+        for link in links:
             ctx = link.context
             body = [
                 b"\x0a\x10",
@@ -155,7 +159,7 @@ class SpanEncoder:
                 b"\x12\x08",
                 ctx.span_id.to_bytes(8, "big"),
             ]
-            body += self._attrs.encode(b"\x22", plain_attributes(link._attributes))
+            body += self._attrs.encode(b"\x22", self._plain(link.attributes))
             body.append(field_varint(b"\x28", link.dropped_attributes))
             body.append(_FLAGS_LINK_REMOTE if ctx.is_remote else _FLAGS_LINK_LOCAL)
             out.append(b"\x6a")

@@ -18,8 +18,6 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from opentelemetry.attributes import BoundedAttributes
-
 __all__ = [
     "AttributeCache",
     "ObjectCache",
@@ -31,7 +29,6 @@ __all__ = [
     "field_varint",
     "key_value",
     "length_prefixed",
-    "plain_attributes",
     "resource_bytes",
     "scope_bytes",
     "varint",
@@ -157,14 +154,6 @@ def key_value(key: str, value: Any) -> bytes:
 
 
 _CACHEABLE = (str, bool, int, float)
-
-
-def plain_attributes(attributes: Any) -> Mapping[str, Any] | None:
-    """The dict inside the SDK's ``BoundedAttributes`` (skips its per-key locking), or the
-    mapping as it is (a dict after redaction, or ``None``)."""
-    if type(attributes) is BoundedAttributes:
-        return attributes._dict
-    return attributes  # type: ignore[no-any-return]
 
 
 def _as_is(_key: str, value: Any) -> Any:

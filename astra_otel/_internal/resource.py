@@ -8,11 +8,11 @@ import socket
 import sys
 import uuid
 
-from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.sdk.resources import Resource, ServiceInstanceIdResourceDetector
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.util.types import AttributeValue
 
 from astra_otel._config.settings import Settings
+from astra_otel._internal import sdk_private
 
 __all__ = ["CachedHashResource", "build_resource", "new_instance_id", "renew_instance_id"]
 
@@ -73,8 +73,7 @@ def _sdk_child_instance_id() -> str:
     # The SDK (>= 1.4x) also re-detects service.instance.id in a forked child and merges
     # it into each provider's resource; it caches one id per pid. Using the same id keeps
     # spans, metrics, logs and Telemetry.instance_id in agreement whatever the hook order.
-    detected = ServiceInstanceIdResourceDetector().detect().attributes.get(INSTANCE_ID)
-    return str(detected) if detected else new_instance_id()
+    return sdk_private.detected_instance_id() or new_instance_id()
 
 
 def renew_instance_id(resource: Resource) -> str:
@@ -87,7 +86,8 @@ def renew_instance_id(resource: Resource) -> str:
     attrs = dict(resource.attributes)
     attrs[INSTANCE_ID] = instance_id
     attrs["process.pid"] = os.getpid()
-    resource._attributes = BoundedAttributes(attributes=attrs, immutable=True)
+    if not sdk_private.set_resource_attributes(resource, attrs):
+        return str(resource.attributes.get(INSTANCE_ID, instance_id))
     if isinstance(resource, CachedHashResource):
         resource._astra_hash = None
     return instance_id

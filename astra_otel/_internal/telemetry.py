@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -17,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from astra_otel._config.settings import Settings
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.export_status import say_unexported
+from astra_otel._internal.sdk_private import LoggerProvider
 
 __all__ = ["Health", "SignalHealth", "Telemetry"]
 

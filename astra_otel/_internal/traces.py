@@ -16,6 +16,7 @@ from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.redaction import sanitize_attributes, sanitize_value
+from astra_otel._internal.sdk_private import with_attributes
 
 __all__ = ["QueueSpanProcessor", "build_sampler", "build_tracer_provider"]
 
@@ -33,12 +34,13 @@ def build_sampler(name: str, arg: float) -> sampling.Sampler:
     return samplers[name]()
 
 
-def _sanitize_span(span: ReadableSpan) -> None:
-    attrs = span._attributes
+def _sanitized(span: ReadableSpan) -> ReadableSpan:
+    attrs = span.attributes
     if attrs:
         clean = sanitize_attributes(attrs)
         if clean is not None:
-            span._attributes = clean  # a plain mapping encodes alike
+            return with_attributes(span, clean)
+    return span
 
 
 class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
@@ -73,9 +75,7 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
                 return bool(exporter.export_encoded(payload, len(batch)))
         # Other exporters (in-memory in tests), or a batch our encoder failed on: the SDK's
         # own encoding, after the same redaction.
-        for span in batch:
-            _sanitize_span(span)
-        return exporter.export(batch) is SpanExportResult.SUCCESS
+        return exporter.export([_sanitized(span) for span in batch]) is SpanExportResult.SUCCESS
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do when a span starts."""

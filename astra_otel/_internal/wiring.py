@@ -17,6 +17,7 @@ from opentelemetry.sdk.metrics.export import MetricReader
 
 from astra_otel._config.settings import Settings
 from astra_otel._internal import exporters as otlp
+from astra_otel._internal import sdk_private
 from astra_otel._internal.api_globals import install_providers, reset_providers
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.export_status import ExportStatus
@@ -170,7 +171,7 @@ class _Wiring:
         register_self_metrics(self.meter_provider.get_meter("astra_otel"), self.stats.values())
 
     def logs(self) -> None:
-        if self.settings.logs.enabled:
+        if self.settings.logs.enabled and sdk_private.HOOKS["logs-sdk"].usable():
             slot = self._slot("logs", self.sinks.log_exporter)
             self.logger_provider, processor = build_logger_provider(
                 self.settings.logs, self.resource, slot, self.stats["logs"]
@@ -224,8 +225,21 @@ class _Wiring:
         reset_providers()
 
 
+def _probe_hooks(settings: Settings) -> None:
+    """Probe the private SDK hooks this wiring will use (each once per process)."""
+    names = ["api-globals", "sdk-disabled-flag", "suppress-key", "resource-attributes-write"]
+    if settings.traces.enabled:
+        names += ["span-fields", "attributes-dict", "span-attributes-write"]
+    if settings.metrics.enabled:
+        names.append("metrics-fork-reset")
+    if settings.logs.enabled:
+        names += ["logs-sdk", "attributes-dict"]
+    sdk_private.probe(names)
+
+
 def build(settings: Settings, sinks: Sinks) -> Telemetry:
     """Wire providers, processors, bridge, instrumentations and hooks for ``settings``."""
+    _probe_hooks(settings)
     w = _Wiring(settings, sinks)
     if settings.traces.enabled:
         w.traces()
@@ -236,7 +250,7 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
         if provider is not None:
             # The SDK providers read OTEL_SDK_DISABLED themselves; our resolved setting
             # (an argument may override the variable) is the one that counts.
-            provider._disabled = False
+            sdk_private.force_enabled(provider)
     install_providers(w.tracer_provider, w.meter_provider, w.logger_provider)
     ensure_log_handlers(w.handlers, w.level)
     if w.tracer_provider is not None or w.meter_provider is not None:

@@ -10,10 +10,10 @@ it safe to create before ``astra_otel.setup()`` runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram, MeterProvider, UpDownCounter, _Gauge
+from opentelemetry.metrics import Counter, MeterProvider
 from opentelemetry.trace import TracerProvider
 from opentelemetry.util.types import AttributeValue
 
@@ -27,24 +27,19 @@ SCOPE = "astra_otel.catalogue"
 CB_STATES = ("closed", "open", "half_open")
 
 Attrs = Mapping[str, AttributeValue]
-_Instrument = Counter | UpDownCounter | Histogram | _Gauge
+# An instrument's recording method: Counter/UpDownCounter.add, Histogram.record, Gauge.set.
+_Record = Callable[[float, Attrs | None], None]
 
 
 class GuardedInstrument:
     """One catalogue instrument behind its cardinality guard."""
 
-    __slots__ = ("_fold", "_instrument", "_record", "spec")
+    __slots__ = ("_fold", "_record", "spec")
 
-    def __init__(self, spec: ins.InstrumentSpec, instrument: _Instrument, guard: CardinalityGuard):
+    def __init__(self, spec: ins.InstrumentSpec, record: _Record, guard: CardinalityGuard):
         self.spec = spec
-        self._instrument = instrument
+        self._record = record
         self._fold = guard.fold
-        if isinstance(instrument, Counter | UpDownCounter):
-            self._record = instrument.add
-        elif isinstance(instrument, Histogram):
-            self._record = instrument.record
-        else:
-            self._record = instrument.set
 
     def record(self, value: float, attributes: Attrs | None = None) -> None:
         """Add (counter), record (histogram) or set (gauge) ``value`` with guarded attributes."""
@@ -79,11 +74,11 @@ class Catalogue:
         )
         self.instruments: dict[str, GuardedInstrument] = {}
         for spec in ins.SPECS:
-            instrument = self._overflows if spec is overflow_spec else _create(meter, spec)
+            record = self._overflows.add if spec is overflow_spec else _create(meter, spec)
             guard = CardinalityGuard(
                 self.cardinality_limit, spec.attributes, self._overflow_counter(spec.name)
             )
-            self.instruments[spec.name] = GuardedInstrument(spec, instrument, guard)
+            self.instruments[spec.name] = GuardedInstrument(spec, record, guard)
         get = self.instruments.__getitem__
         self.cb_state = get("astra.circuit_breaker.state")
         self.cb_transitions = get("astra.circuit_breaker.transitions")
@@ -173,20 +168,21 @@ class _OverflowCount:
         self._counter.add(1, self._attributes)
 
 
-def _create(meter: metrics.Meter, spec: ins.InstrumentSpec) -> _Instrument:
+def _create(meter: metrics.Meter, spec: ins.InstrumentSpec) -> _Record:
+    """The new instrument's recording method (the API names the gauge class privately)."""
     kind = spec.kind
     if kind is ins.InstrumentKind.COUNTER:
-        return meter.create_counter(spec.name, spec.unit, spec.description)
+        return meter.create_counter(spec.name, spec.unit, spec.description).add
     if kind is ins.InstrumentKind.UP_DOWN_COUNTER:
-        return meter.create_up_down_counter(spec.name, spec.unit, spec.description)
+        return meter.create_up_down_counter(spec.name, spec.unit, spec.description).add
     if kind is ins.InstrumentKind.HISTOGRAM:
         return meter.create_histogram(
             spec.name,
             spec.unit,
             spec.description,
             explicit_bucket_boundaries_advisory=ins.DURATION_BUCKETS_S,
-        )
-    return meter.create_gauge(spec.name, spec.unit, spec.description)
+        ).record
+    return meter.create_gauge(spec.name, spec.unit, spec.description).set
 
 
 _default: Catalogue | None = None

@@ -1,0 +1,252 @@
+"""OTLP exporters that send bytes we serialized ourselves, through the SDK's own exporters."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from astra_otel._internal.sdk_private._registry import HOOKS, ON_RESET, expect, hook
+
+__all__ = ["grpc_exporter_class", "http_exporter_class", "sdk_grpc_class", "sdk_http_class"]
+
+
+# --- OTLP exporters sending bytes we serialized ourselves ------------------------------------
+
+
+class _Encoded:
+    """An already-serialized OTLP request and how many items it holds."""
+
+    __slots__ = ("count", "payload")
+
+    def __init__(self, payload: bytes, count: int) -> None:
+        self.payload = payload
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+_HTTP = {
+    "traces": ("opentelemetry.exporter.otlp.proto.http.trace_exporter", "OTLPSpanExporter"),
+    "logs": ("opentelemetry.exporter.otlp.proto.http._log_exporter", "OTLPLogExporter"),
+}
+# The OTLP/HTTP exporters' retry policy before SDK 1.45 (their loop lives in export()).
+_HTTP_ATTEMPTS = 6
+
+
+def sdk_http_class(signal: str) -> Any:
+    """The SDK's own OTLP/HTTP exporter class for ``signal``."""
+    module, name = _HTTP[signal]
+    return getattr(importlib.import_module(module), name)
+
+
+def _client_send(exporter: Any, payload: bytes) -> bool:
+    """SDK >= 1.45: the exporter's HTTP client (retries, backoff, compression, headers)."""
+    return bool(exporter._client.export(payload).success)
+
+
+def _session_send(exporter: Any, payload: bytes) -> bool:
+    """SDK 1.40-1.44: ``_export(bytes, timeout)`` posts once; the retry policy of their
+    ``export()`` (408/5xx/connection errors, exponential backoff with jitter, one deadline,
+    shutdown aborts the wait) is applied here around it."""
+    deadline = time.monotonic() + exporter._timeout
+    for attempt in range(_HTTP_ATTEMPTS):
+        backoff = 2**attempt * random.uniform(0.8, 1.2)  # noqa: S311  # jitter, not crypto
+        try:
+            response = exporter._export(payload, max(deadline - time.monotonic(), 0.0))
+        except requests.exceptions.RequestException as error:
+            retryable = isinstance(error, requests.exceptions.ConnectionError)
+        else:
+            if response.ok:
+                return True
+            retryable = response.status_code == 408 or 500 <= response.status_code <= 599
+        last = attempt + 1 == _HTTP_ATTEMPTS or backoff > deadline - time.monotonic()
+        if not retryable or last or exporter._shutdown:
+            return False
+        if exporter._shutdown_in_progress.wait(backoff):
+            return False
+    return False
+
+
+_HTTP_SENDERS: tuple[tuple[str, Callable[[Any, bytes], bool]], ...] = (
+    ("client", _client_send),
+    ("session", _session_send),
+)
+
+
+@functools.cache
+def _http_encoded(signal: str, sender: str) -> type:
+    send = dict(_HTTP_SENDERS)[sender]
+
+    class Encoded(sdk_http_class(signal)):  # type: ignore[misc]  # chosen at runtime
+        def export_encoded(self, payload: bytes, count: int) -> bool:
+            """Send one serialized request (with the SDK's retries); ``True`` on success."""
+            if self._shutdown:
+                return False
+            return send(self, payload)
+
+    return Encoded
+
+
+class _RecordingSession(requests.Session):
+    """A requests session that records what it is asked to send and answers 200 itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, bytes]] = []
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        self.sent.append((str(url), bytes(kwargs.get("data") or b"")))
+        response = requests.Response()
+        response.status_code = 200
+        response.url = str(url)
+        response.raw = io.BytesIO(b"")
+        return response
+
+
+def _http_sender_works(signal: str, sender: str) -> bool:
+    from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415
+
+    session = _RecordingSession()
+    endpoint = f"http://127.0.0.1:9/v1/{signal}"
+    exporter = _http_encoded(signal, sender)(
+        endpoint=endpoint, timeout=1.0, session=session, compression=Compression.NoCompression
+    )
+    try:
+        payload = b"\x0a\x00astra-otel-probe"
+        return bool(exporter.export_encoded(payload, 1)) and session.sent == [(endpoint, payload)]
+    except Exception:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            exporter.shutdown()
+
+
+def _check_http_senders() -> None:
+    for signal in _HTTP:
+        senders = [name for name, _send in _HTTP_SENDERS if _http_sender_works(signal, name)]
+        expect(bool(senders), f"no way to send serialized {signal} through the exporter")
+        _HTTP_CHOICE[signal] = senders[0]
+
+
+_HTTP_CHOICE: dict[str, str] = {}
+hook(
+    "otlp-http-bytes",
+    "the OTLP/HTTP exporters' _client.export (SDK >= 1.45) or _export/_timeout/"
+    "_shutdown_in_progress (SDK 1.40-1.44)",
+    "the SDK's OTLP/HTTP exporters with the SDK's own encoder",
+)(_check_http_senders)
+
+
+def http_exporter_class(signal: str) -> Any:
+    """The OTLP/HTTP exporter class for ``signal``: one with ``export_encoded`` if this SDK
+    lets us send our own bytes through it, else the SDK's own class."""
+    if HOOKS["otlp-http-bytes"].usable():
+        return _http_encoded(signal, _HTTP_CHOICE[signal])
+    return sdk_http_class(signal)
+
+
+_GRPC = {
+    "traces": (
+        "opentelemetry.exporter.otlp.proto.grpc.trace_exporter",
+        "OTLPSpanExporter",
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        "opentelemetry.proto.collector.trace.v1.trace_service_pb2",
+        "ExportTraceServiceResponse",
+    ),
+    "logs": (
+        "opentelemetry.exporter.otlp.proto.grpc._log_exporter",
+        "OTLPLogExporter",
+        "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        "opentelemetry.proto.collector.logs.v1.logs_service_pb2",
+        "ExportLogsServiceResponse",
+    ),
+}
+
+
+def sdk_grpc_class(signal: str) -> Any:
+    """The SDK's own OTLP/gRPC exporter class for ``signal``."""
+    return getattr(importlib.import_module(_GRPC[signal][0]), _GRPC[signal][1])
+
+
+class _RawExportStub:
+    """A gRPC stub whose ``Export`` takes the serialized request bytes as they are."""
+
+    def __init__(self, channel: Any, method: str, response: Any) -> None:
+        self.Export = channel.unary_unary(
+            method, request_serializer=None, response_deserializer=response.FromString
+        )
+
+
+@functools.cache
+def _grpc_encoded(signal: str) -> type:
+    """The SDK's gRPC exporter, sending bytes we serialized ourselves: its retry loop,
+    backoff, channel re-creation and shutdown are kept; ``_translate_data`` (object tree
+    -> our bytes) and the stub (no re-serialization) change."""
+    _module, _name, method, response_module, response_name = _GRPC[signal]
+    response = getattr(importlib.import_module(response_module), response_name)
+
+    class Encoded(sdk_grpc_class(signal)):  # type: ignore[misc]  # chosen at runtime
+        def _initialize_channel_and_stub(self) -> None:
+            super()._initialize_channel_and_stub()
+            self._client = _RawExportStub(self._channel, method, response)
+
+        def _translate_data(self, data: Any) -> Any:
+            if isinstance(data, _Encoded):
+                return data.payload
+            return super()._translate_data(data).SerializeToString()
+
+        def _count_data(self, data: Any) -> int:
+            return len(data)
+
+        def export_encoded(self, payload: bytes, count: int) -> bool:
+            """Send one serialized request (with the SDK's retries); ``True`` on success."""
+            result = self._export(_Encoded(payload, count))
+            return bool(result.name == "SUCCESS")
+
+    return Encoded
+
+
+class _RecordingStub:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def Export(self, request: Any, **kwargs: Any) -> None:  # gRPC stub name
+        self.sent.append(request)
+
+
+@hook(
+    "otlp-grpc-bytes",
+    "the OTLP/gRPC exporters' _initialize_channel_and_stub, _channel, _client, "
+    "_translate_data and _export",
+    "the SDK's OTLP/gRPC exporters with the SDK's own encoder",
+)
+def _check_grpc_bytes() -> None:
+    for signal in _GRPC:
+        exporter = _grpc_encoded(signal)(endpoint="127.0.0.1:9", insecure=True, timeout=1.0)
+        try:
+            expect(isinstance(exporter._client, _RawExportStub), f"{signal}: stub not ours")
+            stub = exporter._client = _RecordingStub()
+            payload = b"\x0a\x00astra-otel-probe"
+            expect(exporter.export_encoded(payload, 1), f"{signal}: export failed")
+            expect(stub.sent == [payload], f"{signal}: sent {stub.sent!r}")
+        finally:
+            exporter.shutdown()
+
+
+def grpc_exporter_class(signal: str) -> Any:
+    """The OTLP/gRPC exporter class for ``signal`` (with ``export_encoded`` if possible)."""
+    if HOOKS["otlp-grpc-bytes"].usable():
+        return _grpc_encoded(signal)
+    return sdk_grpc_class(signal)
+
+
+ON_RESET.extend((_http_encoded.cache_clear, _grpc_encoded.cache_clear, _HTTP_CHOICE.clear))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import subprocess
 import time
 
-from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import (
     bench_stack,
@@ -25,6 +24,7 @@ from benchmarks.bench_pipeline_common import (
     telemetrygen,
     wait_until,
 )
+from tests._support.stack import RunningStack
 
 TARGET_SPANS_S = 20_000.0
 MAX_CORES = 1.0

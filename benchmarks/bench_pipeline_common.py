@@ -23,8 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel._config.params import environ_snapshot
 from astra_otel.stack import build as stack_build
-from astra_otel.stack.running import RunningStack, running_stack, start_on_free_offset
 from astra_otel.stack.settings import StackSettings, load_stack_settings
+from tests._support.stack import RunningStack, running_stack, start_on_free_offset
 
 __all__ = [
     "TELEMETRYGEN_MODULE",

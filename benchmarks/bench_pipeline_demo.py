@@ -33,9 +33,9 @@ from pathlib import Path
 
 import requests
 
-from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import bench_stack, cpu_seconds, say
+from tests._support.stack import RunningStack
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ROUTE = "/api/v1/satellites/sat-bench-1/analyze"

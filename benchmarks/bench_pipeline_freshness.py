@@ -21,9 +21,9 @@ from typing import Any
 
 import requests
 
-from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import bench_stack, say
+from tests._support.stack import RunningStack
 
 SPAN_TARGET_P95_S = 3.0
 SPAN_RATE = 10.0

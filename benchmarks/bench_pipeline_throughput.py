@@ -21,9 +21,9 @@ import time
 import uuid
 from typing import Any
 
-from astra_otel.stack.running import RunningStack
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import bench_stack, jaeger_received, say, wait_until
+from tests._support.stack import RunningStack
 
 RATES = (1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 12_000.0, 16_000.0, 24_000.0)
 CPU_RATE = 5_000.0

@@ -18,17 +18,15 @@ from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.components import CORE_COMPONENTS
 from astra_otel.stack.errors import StackError
-from astra_otel.stack.running import (
+from astra_otel.stack.settings import load_stack_settings
+
+from _support.stack import (
     DemoService,
     RunningStack,
     demo_service,
-    pick_port_offset,
     running_stack,
+    start_on_free_offset,
 )
-from astra_otel.stack.settings import load_stack_settings
-from astra_otel.stack.supervisor import Stack
-
-_START_ATTEMPTS = 3
 
 
 def _progress(line: str) -> None:
@@ -57,16 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     state_dir = tmp_path_factory.mktemp("stack-state")
     base = load_stack_settings(environ, state_dir=str(state_dir))
     binaries = ensure_binaries(base, environ, _progress)
-    for attempt in range(_START_ATTEMPTS):
-        settings = base.with_(port_offset=pick_port_offset())
-        handle = Stack(settings, environ, say=_progress, binaries=binaries, die_with_parent=True)
-        try:
-            handle.up(CORE_COMPONENTS, build=False)
-            break
-        except StackError as exc:
-            # Another session may have taken a port between the pick and the start.
-            if "already in use" not in str(exc) or attempt == _START_ATTEMPTS - 1:
-                raise
+    handle = start_on_free_offset(base, environ, CORE_COMPONENTS, binaries=binaries, say=_progress)
     try:
         yield running_stack(handle)
     finally:

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,19 +27,17 @@ import yaml
 
 from astra_otel.stack.components import Binaries
 from astra_otel.stack.errors import StackError
+from astra_otel.stack.process import Say
 from astra_otel.stack.settings import StackSettings
 
 __all__ = [
     "APT_PACKAGES",
     "BUILDER_VERSION",
-    "Say",
     "collector_binary",
     "ensure_binaries",
     "jaeger_binary",
     "locate_binaries",
 ]
-
-Say = Callable[[str], None]
 
 BUILDER_VERSION = "v0.161.0"
 # binary -> Debian package; openssl makes the throwaway certificates (astra_otel.stack.pki).

@@ -25,6 +25,7 @@ __all__ = [
     "Binaries",
     "Component",
     "ComponentSpec",
+    "port_env",
     "resolve_components",
     "state_paths",
 ]
@@ -41,7 +42,9 @@ class ComponentSpec:
     ``ports`` maps a port name to its default; ``health_port``/``health_path`` give the
     readiness check (a ``None`` path means a Redis ``PING``); ``ui_ports`` are the ones
     printed for people; ``config`` is the repo-relative config file (a template for
-    Prometheus) and ``config_env`` the variables that config reads with their meaning.
+    Prometheus) and ``config_env`` the variables that config reads with their meaning. A
+    meaning that is a port name, ``host of <port>`` or ``<port> (port only)`` says the
+    variable carries that port's ``127.0.0.1:<port>``, host or number (:func:`port_env`).
     """
 
     name: str
@@ -224,6 +227,19 @@ def _ports(spec: ComponentSpec, offset: int) -> dict[str, int]:
     return {name: port + offset for name, port in spec.ports.items()}
 
 
+def port_env(spec: ComponentSpec, ports: Mapping[str, int]) -> dict[str, str]:
+    """The variables of ``spec.config_env`` that carry one of its own ports, for ``ports``."""
+    env: dict[str, str] = {}
+    for var, meaning in spec.config_env.items():
+        if meaning in ports:
+            env[var] = f"{LOOPBACK}:{ports[meaning]}"
+        elif meaning.startswith("host of ") and meaning.removeprefix("host of ") in ports:
+            env[var] = LOOPBACK
+        elif meaning.endswith(" (port only)") and meaning.removesuffix(" (port only)") in ports:
+            env[var] = str(ports[meaning.removesuffix(" (port only)")])
+    return env
+
+
 def resolve_components(
     settings: StackSettings, binaries: Binaries, collector_config: Path | None = None
 ) -> dict[str, Component]:
@@ -252,14 +268,7 @@ def resolve_components(
         "collector": (
             (str(binaries.collector), "--config", f"file:{col_config}"),
             {
-                "OTELCOL_OTLP_GRPC_ENDPOINT": ep(col["otlp_grpc"]),
-                "OTELCOL_OTLP_HTTP_ENDPOINT": ep(col["otlp_http"]),
-                "OTELCOL_PROMETHEUS_ENDPOINT": ep(col["prometheus_exporter"]),
-                "OTELCOL_SELF_METRICS_HOST": LOOPBACK,
-                "OTELCOL_SELF_METRICS_PORT": str(col["self_metrics"]),
-                "OTELCOL_HEALTH_ENDPOINT": ep(col["health"]),
-                "OTELCOL_ZPAGES_ENDPOINT": ep(col["zpages"]),
-                "OTELCOL_PPROF_ENDPOINT": ep(col["pprof"]),
+                **port_env(COLLECTOR, col),
                 "OTELCOL_JAEGER_ENDPOINT": ep(jae["otlp_grpc"]),
                 "OTELCOL_STORAGE_DIR": str(paths["queue"]),
                 "OTELCOL_TELEMETRY_DIR": str(paths["telemetry"]),
@@ -275,18 +284,11 @@ def resolve_components(
                 f"file:{jaeger_tls}",
             ),
             {
-                "JAEGER_OTLP_GRPC_ENDPOINT": ep(jae["otlp_grpc"]),
-                "JAEGER_OTLP_HTTP_ENDPOINT": ep(jae["otlp_http"]),
-                "JAEGER_OTLP_TLS_ENDPOINT": ep(jae["otlp_grpc_tls"]),
+                **port_env(JAEGER, jae),
                 "JAEGER_TLS_CERT_FILE": str(pki.cert("jaeger")),
                 "JAEGER_TLS_KEY_FILE": str(pki.key("jaeger")),
                 "JAEGER_TLS_CA_FILE": str(pki.ca_cert),
                 "JAEGER_TLS_RELOAD_INTERVAL": TLS_RELOAD_INTERVAL,
-                "JAEGER_QUERY_HTTP_ENDPOINT": ep(jae["query_http"]),
-                "JAEGER_QUERY_GRPC_ENDPOINT": ep(jae["query_grpc"]),
-                "JAEGER_HEALTH_ENDPOINT": ep(jae["health"]),
-                "JAEGER_SELF_METRICS_HOST": LOOPBACK,
-                "JAEGER_SELF_METRICS_PORT": str(jae["self_metrics"]),
             },
             jaeger_config,
         ),

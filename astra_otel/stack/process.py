@@ -1,4 +1,6 @@
-"""Process plumbing for the stack: pid files, liveness, process groups, health probes."""
+"""Process plumbing for the stack: pid files, liveness, process groups, health probes, and
+the one runner that starts a component and waits for it (used by ``Stack`` and ``Topology``).
+"""
 
 from __future__ import annotations
 
@@ -8,22 +10,40 @@ import json
 import os
 import signal
 import socket
+import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from astra_otel.stack.components import Component
+from astra_otel.stack.errors import PortInUseError, StackError
+
 __all__ = [
     "PidRecord",
-    "die_with_parent",
+    "Say",
+    "child_env",
     "group_members",
     "port_in_use",
     "probe",
+    "quiet",
     "read_pid",
     "signal_group",
+    "spawn",
+    "wait_healthy",
     "write_pid",
 ]
+
+Say = Callable[[str], None]
+"""Where progress lines go (the CLI prints them; tests send them past pytest's capture)."""
+
+
+def quiet(_: str) -> None:
+    """A progress sink that says nothing."""
+
 
 _PROC = Path("/proc")
 
@@ -45,7 +65,7 @@ _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True)  # resolved before fork: the child only calls it
 
 
-def die_with_parent() -> None:
+def _die_with_parent() -> None:
     """In a child before exec: ask the kernel to SIGKILL it when its parent thread dies."""
     _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -152,3 +172,95 @@ def terminate_group(pgid: int, timeout: float) -> None:
     if not wait_gone(pgid, timeout):
         signal_group(pgid, signal.SIGKILL)
         wait_gone(pgid, 5.0)
+
+
+def child_env(
+    environ: Mapping[str, str], own: Mapping[str, str], *, inherit_otel: bool = False
+) -> dict[str, str]:
+    """A component's environment: ``environ`` with the component's ``own`` variables on top.
+
+    The caller's ``OTEL_*`` variables are dropped unless ``inherit_otel``: the Go binaries
+    must not pick up the caller's OpenTelemetry SDK settings.
+    """
+    env = {k: v for k, v in environ.items() if inherit_otel or not k.startswith("OTEL_")}
+    env.update(own)
+    return env
+
+
+def spawn(
+    comp: Component, env: Mapping[str, str], *, cwd: Path, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start ``comp`` in a session of its own and record it in its pid file.
+
+    Its own session: it outlives the caller, and a Ctrl-C aimed at the caller does not
+    reach it. Its output is appended to its log file after a header line. With
+    ``die_with_parent`` the kernel SIGKILLs it when the starting thread dies (test
+    sessions), which is only asked for from the main thread: ``PR_SET_PDEATHSIG`` fires when
+    the *thread* that forked exits, so a helper thread's end would kill what it started.
+    """
+    binary = Path(comp.command[0])
+    if not binary.exists():
+        msg = f"{comp.name}: {binary} does not exist: run `astra-otel stack build`"
+        raise StackError(msg)
+    tie = die_with_parent and threading.current_thread() is threading.main_thread()
+    for directory in {comp.log_file.parent, comp.pid_file.parent}:
+        directory.mkdir(parents=True, exist_ok=True)
+    with comp.log_file.open("ab") as log:
+        log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                comp.command,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=cwd,
+                preexec_fn=_die_with_parent if tie else None,  # noqa: PLW1509  # only prctl, async-signal-safe
+            )
+        except OSError as exc:
+            msg = f"could not start {comp.name} ({comp.command[0]}): {exc}"
+            raise StackError(msg) from exc
+    write_pid(comp.pid_file, PidRecord(proc.pid, start_ticks(proc.pid), comp.command[0]))
+    return proc
+
+
+def wait_healthy(
+    comp: Component,
+    proc: subprocess.Popen[bytes] | None,
+    *,
+    began: float,
+    deadline: float,
+    probe_timeout: float = 1.0,
+) -> None:
+    """Probe ``comp``'s health endpoint until it answers (``began``/``deadline`` are
+    ``time.monotonic()`` values).
+
+    Raises :class:`StackError` naming the log file and its last line if ``proc`` (this
+    process's handle, None if another process started it) exits first or the deadline
+    passes; :class:`PortInUseError` if it exited because a port was taken meanwhile.
+    """
+    while not probe(comp.health_url, timeout=probe_timeout):
+        code = proc.poll() if proc is not None else None
+        if code is not None or time.monotonic() > deadline:
+            why = f"exited with code {code}" if code is not None else "did not become healthy"
+            last = last_line(comp.log_file)
+            msg = (
+                f"{comp.name} {why} within {time.monotonic() - began:.0f} s "
+                f"({comp.health_url}); see {comp.log_file}: {last}"
+            )
+            # Another process may bind a port between the check and the start: a typed
+            # error lets callers that pick ports (test sessions) try other ones.
+            taken = code is not None and "address already in use" in last.lower()
+            raise (PortInUseError if taken else StackError)(msg)
+        time.sleep(0.1)
+
+
+def last_line(path: Path) -> str:
+    """The last non-blank line of a log file, shortened (for one-line error messages)."""
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except FileNotFoundError:
+        return "no log"
+    return lines[-1].strip()[:300] if lines else "empty log"

@@ -10,12 +10,10 @@ from __future__ import annotations
 import signal
 import string
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from astra_otel.stack import process
 from astra_otel.stack.build import ensure_binaries, locate_binaries
@@ -27,17 +25,12 @@ from astra_otel.stack.components import (
     resolve_components,
     state_paths,
 )
-from astra_otel.stack.errors import StackError
+from astra_otel.stack.errors import PortInUseError, StackError
 from astra_otel.stack.pki import ensure_pki, find_openssl
+from astra_otel.stack.process import Say
 from astra_otel.stack.settings import StackSettings
 
 __all__ = ["ComponentStatus", "Stack", "UpResult"]
-
-Say = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    """Default progress sink: say nothing."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +59,7 @@ class Stack:
         settings: StackSettings,
         environ: Mapping[str, str],
         *,
-        say: Say = _quiet,
+        say: Say = process.quiet,
         collector_config: Path | None = None,
         binaries: Binaries | None = None,
         die_with_parent: bool = False,
@@ -237,7 +230,7 @@ class Stack:
                         f"stop the process holding it (`ss -ltnp 'sport = :{port}'`) or "
                         f"shift all ports with ASTRA_OTEL_STACK_PORT_OFFSET"
                     )
-                    raise StackError(msg)
+                    raise PortInUseError(msg)
 
     def _prepare_dirs(self) -> None:
         for path in state_paths(self.settings).values():
@@ -259,66 +252,29 @@ class Stack:
         config.write_text(text)
 
     def _child_env(self, comp: Component) -> dict[str, str]:
-        env = dict(self._environ)
-        if comp.name != "demo":
-            # The Go binaries must not pick up the caller's OTel SDK settings.
-            env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
-        env.update(comp.env)
-        return env
+        # The demo is a Python service: the caller's OTEL_* settings are meant for it.
+        return process.child_env(self._environ, comp.env, inherit_otel=comp.name == "demo")
 
     def _start_one(self, name: str) -> None:
         comp = self.components[name]
-        binary = Path(comp.command[0])
-        if not binary.exists():
-            msg = f"{name}: {binary} does not exist: run `astra-otel stack build`"
-            raise StackError(msg)
         if name == "jaeger":  # its mTLS receiver (jaeger-tls.yaml) reads these at start
             ensure_pki(state_paths(self.settings)["tls"], find_openssl(self._environ), ("jaeger",))
         self._say(f"starting {name} ...")
         began = time.monotonic()
-        with comp.log_file.open("ab") as log:
-            log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
-            log.flush()
-            proc = self._spawn(comp, log)
+        proc = process.spawn(
+            comp,
+            self._child_env(comp),
+            cwd=self.settings.state_dir,
+            die_with_parent=self._die_with_parent,
+        )
         self._children[name] = proc
-        record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
-        process.write_pid(comp.pid_file, record)
         deadline = began + self.settings.startup_timeout
-        while not process.probe(comp.health_url):
-            code = proc.poll()
-            if code is not None or time.monotonic() > deadline:
-                self.stop(name)
-                why = f"exited with code {code}" if code is not None else "did not become healthy"
-                msg = (
-                    f"{name} {why} within {time.monotonic() - began:.0f} s "
-                    f"({comp.health_url}); see {comp.log_file}: {_last_line(comp.log_file)}"
-                )
-                raise StackError(msg)
-            time.sleep(0.1)
-        self._say(f"  {name} healthy (pid {proc.pid}) in {time.monotonic() - began:.1f} s")
-
-    def _spawn(self, comp: Component, log: IO[bytes]) -> subprocess.Popen[bytes]:
         try:
-            return subprocess.Popen(
-                comp.command,
-                env=self._child_env(comp),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                cwd=self.settings.state_dir,
-                preexec_fn=self._preexec(),  # noqa: PLW1509  # only prctl, async-signal-safe
-            )
-        except OSError as exc:
-            msg = f"could not start {comp.name} ({comp.command[0]}): {exc}"
-            raise StackError(msg) from exc
-
-    def _preexec(self) -> Callable[[], None] | None:
-        # PR_SET_PDEATHSIG fires when the *thread* that forked exits: only tie children to
-        # the main thread, or a helper thread's end would kill the component it started.
-        if self._die_with_parent and threading.current_thread() is threading.main_thread():
-            return process.die_with_parent
-        return None
+            process.wait_healthy(comp, proc, began=began, deadline=deadline)
+        except StackError:
+            self.stop(name)
+            raise
+        self._say(f"  {name} healthy (pid {proc.pid}) in {time.monotonic() - began:.1f} s")
 
     def _reap(self, name: str | None = None, *, wait: bool = False) -> None:
         names = [name] if name else list(self._children)
@@ -341,11 +297,3 @@ def _collector_error(output: str) -> str:
     starts = [i for i, ln in enumerate(lines) if ln.startswith("Error:")]
     picked = lines[starts[-1] :] if starts else lines[-1:]
     return " ".join(picked)[:800]
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except FileNotFoundError:
-        return "no log"
-    return lines[-1].strip()[:300] if lines else "empty log"

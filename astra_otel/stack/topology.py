@@ -26,7 +26,7 @@ import yaml
 
 from astra_otel.stack import process
 from astra_otel.stack.components import LOOPBACK, Component
-from astra_otel.stack.errors import StackError
+from astra_otel.stack.errors import PortInUseError, StackError
 from astra_otel.stack.pki import ensure_pki, find_openssl
 from astra_otel.stack.topology_plan import (
     AGENT,
@@ -95,7 +95,7 @@ class Topology:
         dies (test sessions), as for :class:`~astra_otel.stack.supervisor.Stack`."""
         self.plan = plan
         self._die_with_parent = die_with_parent
-        self._environ = {k: v for k, v in environ.items() if not k.startswith("OTEL_")}
+        self._environ = dict(environ)
         self._startup_timeout = startup_timeout
         self._stop_timeout = stop_timeout
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -115,7 +115,7 @@ class Topology:
             busy = [p for p in comp.ports.values() if process.port_in_use(p)]
             if busy and not self.running(comp.name):
                 msg = f"{comp.name}: port(s) {busy} already in use on {LOOPBACK}"
-                raise StackError(msg)
+                raise PortInUseError(msg)
         # TLS and tokens on every hop between instances: the credentials exist before any
         # instance starts (kept if valid, so running instances and the stack's Jaeger agree).
         ensure_pki(self.plan.pki.root, find_openssl(self._environ), ("gateway", "agent"))
@@ -159,26 +159,12 @@ class Topology:
         if self.running(name):
             msg = f"{name} is already running (pid file {comp.pid_file})"
             raise StackError(msg)
-        if not Path(comp.command[0]).exists():
-            msg = f"{name}: {comp.command[0]} does not exist: run `astra-otel stack build`"
-            raise StackError(msg)
-        comp.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with comp.log_file.open("ab") as log:
-            log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                comp.command,
-                env={**self._environ, **comp.env},
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives the CLI; a test's Ctrl-C does not hit it
-                cwd=comp.log_file.parent,
-                preexec_fn=process.die_with_parent if self._die_with_parent else None,  # noqa: PLW1509  # only prctl, async-signal-safe
-            )
-        self._procs[name] = proc
-        record = process.PidRecord(proc.pid, process.start_ticks(proc.pid), comp.command[0])
-        process.write_pid(comp.pid_file, record)
+        self._procs[name] = process.spawn(
+            comp,
+            process.child_env(self._environ, comp.env),
+            cwd=comp.log_file.parent,
+            die_with_parent=self._die_with_parent,
+        )
         if wait:
             self.wait_healthy(name)
 
@@ -217,19 +203,16 @@ class Topology:
         self._by_name[name].pid_file.unlink(missing_ok=True)
 
     def wait_healthy(self, *names: str) -> None:
-        """Wait until each named instance's health endpoint answers 2xx."""
-        deadline = time.monotonic() + self._startup_timeout
+        """Wait until each named instance's health endpoint answers 2xx (one deadline for
+        all of them)."""
+        began = time.monotonic()
         for name in names:
-            comp = self._by_name[name]
-            while not process.probe(comp.health_url, timeout=0.5):
-                proc = self._procs.get(name)
-                if proc is not None and proc.poll() is not None:
-                    msg = f"{name} exited with code {proc.returncode}; see {comp.log_file}"
-                    raise StackError(msg)
-                if time.monotonic() > deadline:
-                    msg = f"{name} not healthy at {comp.health_url}; see {comp.log_file}"
-                    raise StackError(msg)
-                time.sleep(0.1)
+            process.wait_healthy(
+                self._by_name[name],
+                self._procs.get(name),
+                began=began,
+                deadline=began + self._startup_timeout,
+            )
 
     # --- membership ------------------------------------------------------------------------
 

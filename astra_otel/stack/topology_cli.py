@@ -9,18 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from astra_otel.stack import process
 from astra_otel.stack.build import ensure_binaries, locate_binaries
 from astra_otel.stack.components import TLS_RELOAD_INTERVAL
 from astra_otel.stack.pki import find_openssl, rotate
+from astra_otel.stack.process import Say
 from astra_otel.stack.settings import StackSettings
 from astra_otel.stack.topology import MAX_INSTANCES, Sampling, Topology, plan_topology
 
 __all__ = ["add_parser", "run"]
-
-Say = Callable[[str], None]
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -18,6 +18,7 @@ from astra_otel.stack.components import (
     TLS_RELOAD_INTERVAL,
     Component,
     ComponentSpec,
+    port_env,
     state_paths,
 )
 from astra_otel.stack.errors import StackError
@@ -185,10 +186,6 @@ def plan_topology(
     jaeger = jaeger_endpoint or f"{LOOPBACK}:{14319 + settings.port_offset}"
     repo = settings.repo_dir
     pki = Pki(pki_dir or state_paths(settings)["tls"])
-
-    def ep(port: int) -> str:
-        return f"{LOOPBACK}:{port}"
-
     gws: list[Component] = []
     for i in range(gateways):
         name = f"gateway-{i}"
@@ -196,12 +193,7 @@ def plan_topology(
         config = repo / (GATEWAY.config or "")
         env = {
             "OTELCOL_GATEWAY_ID": name,
-            "OTELCOL_GATEWAY_OTLP_GRPC_ENDPOINT": ep(p["otlp_grpc"]),
-            "OTELCOL_GATEWAY_OTLP_HTTP_ENDPOINT": ep(p["otlp_http"]),
-            "OTELCOL_GATEWAY_PROMETHEUS_ENDPOINT": ep(p["prometheus_exporter"]),
-            "OTELCOL_GATEWAY_HEALTH_ENDPOINT": ep(p["health"]),
-            "OTELCOL_GATEWAY_SELF_METRICS_HOST": LOOPBACK,
-            "OTELCOL_GATEWAY_SELF_METRICS_PORT": str(p["self_metrics"]),
+            **port_env(GATEWAY, p),
             "OTELCOL_GATEWAY_STORAGE_DIR": str(root / name / "queue"),
             "OTELCOL_GATEWAY_TELEMETRY_DIR": str(root / name / "telemetry"),
             "OTELCOL_GATEWAY_JAEGER_ENDPOINT": jaeger,
@@ -236,11 +228,7 @@ def plan_topology(
         )
         env = {
             "OTELCOL_AGENT_ID": name,
-            "OTELCOL_AGENT_OTLP_GRPC_ENDPOINT": ep(p["otlp_grpc"]),
-            "OTELCOL_AGENT_OTLP_HTTP_ENDPOINT": ep(p["otlp_http"]),
-            "OTELCOL_AGENT_HEALTH_ENDPOINT": ep(p["health"]),
-            "OTELCOL_AGENT_SELF_METRICS_HOST": LOOPBACK,
-            "OTELCOL_AGENT_SELF_METRICS_PORT": str(p["self_metrics"]),
+            **port_env(AGENT, p),
             "OTELCOL_AGENT_STORAGE_DIR": str(root / name / "queue"),
             "OTELCOL_AGENT_GATEWAYS": all_gateways,
             "OTELCOL_AGENT_TLS_CA_FILE": str(pki.ca_cert),

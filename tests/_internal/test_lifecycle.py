@@ -11,9 +11,10 @@ import textwrap
 import time
 
 import pytest
-from _exit_timing import timed_exit
 
 from astra_otel.testing import OtlpHttpSink
+
+from _exit_timing import timed_exit
 
 
 def _unused_port() -> int:

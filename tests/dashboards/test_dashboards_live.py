@@ -18,9 +18,8 @@ import pytest
 import requests
 import yaml
 
-from astra_otel.stack.running import DemoService, RunningStack
-
 from ._queries import REPO, PanelQuery, dashboards, metric_names, panel_queries, rule_exprs
+from _support.stack import DemoService, RunningStack
 
 pytestmark = pytest.mark.e2e
 

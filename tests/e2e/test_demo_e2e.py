@@ -16,7 +16,8 @@ import requests
 from astra_otel.catalogue import SPECS, InstrumentKind, prometheus_name
 from astra_otel.catalogue.guard import OVERFLOW_VALUE
 from astra_otel.demo.app import ANALYZE_ROUTE
-from astra_otel.stack.running import DemoService, RunningStack, wait_for
+
+from _support.stack import DemoService, RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -42,7 +42,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_span_id, format_trace_id
 
-from astra_otel.stack.running import RunningStack, wait_for
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 import requests
-from _exit_timing import timed_exit
 
 from astra_otel._config.params import environ_snapshot
-from astra_otel.stack.running import RunningStack, wait_for
+
+from _exit_timing import timed_exit
+from _support.stack import RunningStack, wait_for
 
 _poll = wait_for
 

@@ -27,8 +27,9 @@ from opentelemetry.trace import format_span_id
 
 from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
-from astra_otel.stack.running import RunningStack, running_stack, start_on_free_offset
 from astra_otel.stack.settings import load_stack_settings
+
+from _support.stack import RunningStack, running_stack, start_on_free_offset
 
 __all__ = [
     "SpanSource",

@@ -19,9 +19,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import SpanSource, prom_query, unique_service, wait_for_spans
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

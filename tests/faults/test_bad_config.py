@@ -15,9 +15,8 @@ from typing import Any
 
 import pytest
 
-from astra_otel.stack.running import pick_port_offset
-
 from ._support import derived_collector_config
+from _support.stack import pick_port_offset
 
 pytestmark = pytest.mark.e2e
 CLI = (sys.executable, "-m", "astra_otel.cli")

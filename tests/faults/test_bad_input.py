@@ -20,9 +20,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import SpanSource, unique_service, wait_for_spans
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

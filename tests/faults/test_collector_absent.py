@@ -37,9 +37,8 @@ from typing import Any
 import pytest
 import requests
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import prom_query
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

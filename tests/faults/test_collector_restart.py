@@ -10,9 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import SpanSource, collector_metric, unique_service, wait_for_spans
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import (
     SpanSource,
     derived_collector_config,
     second_stack,
     unique_service,
 )
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -18,9 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from astra_otel.stack.running import RunningStack, wait_for
-
 from ._support import SpanSource, collector_metric, second_stack, unique_service
+from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,8 @@ import pytest
 
 from astra_otel.stack.components import CORE_COMPONENTS
 from astra_otel.stack.process import group_members, read_pid
-from astra_otel.stack.running import pick_port_offset
+
+from _support.stack import pick_port_offset
 
 REPO = Path(__file__).resolve().parents[2]
 

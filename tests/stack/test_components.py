@@ -10,8 +10,9 @@ from pathlib import Path
 import yaml
 
 from astra_otel.stack.components import SPECS, Binaries, resolve_components
-from astra_otel.stack.running import pick_port_offset
 from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings, load_stack_settings
+
+from _support.stack import pick_port_offset
 
 REPO = Path(__file__).resolve().parents[2]
 BINARIES = Binaries(Path("/x/otelcol"), Path("/x/jaeger"), Path("/x/prom"), Path("/x/redis"))

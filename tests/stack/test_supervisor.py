@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_trace_id
 
 from astra_otel.stack.process import group_members
-from astra_otel.stack.running import DemoService, RunningStack, wait_for
+
+from _support.stack import DemoService, RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 

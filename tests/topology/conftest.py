@@ -11,9 +11,10 @@ import pytest
 from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.components import state_paths
-from astra_otel.stack.running import RunningStack
 from astra_otel.stack.settings import load_stack_settings
 from astra_otel.stack.topology import Sampling, Topology, plan_topology
+
+from _support.stack import RunningStack
 
 # What the tests configure the gateways with (see test_tail_sampling for the tolerance).
 SAMPLING = Sampling(

@@ -29,7 +29,6 @@ from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 
-from astra_otel.stack.running import RunningStack
 from astra_otel.stack.topology import Topology
 
 from ._traffic import (
@@ -43,6 +42,7 @@ from ._traffic import (
     spans_in_files,
 )
 from .conftest import SAMPLING
+from _support.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,10 +12,10 @@ import pytest
 
 from astra_otel.cli import main
 from astra_otel.stack import process
-from astra_otel.stack.running import RunningStack
 from astra_otel.stack.topology import AGENT, GATEWAY
 
 from ._tls import served_certificate
+from _support.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -26,12 +26,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from astra_otel.stack.pki import Pki, ensure_pki, find_openssl, rotate
-from astra_otel.stack.running import RunningStack
 from astra_otel.stack.topology import Topology
 
 from ._tls import served_certificate
 from ._traffic import Sender, TraceFactory, span_key, spans_in_files
 from .conftest import running_topology
+from _support.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 

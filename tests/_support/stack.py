@@ -1,7 +1,8 @@
 """A started stack's addresses, and a free port offset: what test fixtures hand to tests.
 
-``tests/conftest.py`` picks an offset with :func:`pick_port_offset`, starts a
-:class:`~astra_otel.stack.supervisor.Stack` and yields :func:`running_stack` of it.
+``tests/conftest.py`` starts a :class:`~astra_otel.stack.supervisor.Stack` with
+:func:`start_on_free_offset` and yields :func:`running_stack` of it; the fault tests and
+the benchmarks start stacks of their own the same way.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from astra_otel.stack import process
 from astra_otel.stack.components import SPECS, Binaries, state_paths
-from astra_otel.stack.errors import StackError
+from astra_otel.stack.errors import PortInUseError, StackError
+from astra_otel.stack.process import Say
 from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings
-from astra_otel.stack.supervisor import Say, Stack
+from astra_otel.stack.supervisor import Stack
 
 __all__ = [
     "DemoService",
@@ -126,7 +128,7 @@ def pick_port_offset(
     attempts: int = 200,
 ) -> int:
     """A port offset in [1000, 9000] at which every port of every component is free."""
-    rng = rng or random.Random()  # noqa: S311  # spreading sessions, not security
+    rng = rng or random.Random()  # spreading sessions, not security
     for _ in range(attempts):
         offset = rng.randrange(_MIN_TEST_OFFSET, MAX_PORT_OFFSET + 1, _OFFSET_STEP)
         if _all_free(offset, in_use):
@@ -147,22 +149,22 @@ def start_on_free_offset(
 ) -> Stack:
     """Start ``components`` of a stack at a free port offset (tried again if another
     session takes a port between the pick and the start); the kernel kills every process
-    if the starting thread dies. For test fixtures and benchmarks that need a stack of
-    their own beside the session's."""
+    if the starting thread dies. For the session's stack and for test fixtures and
+    benchmarks that need a stack of their own beside it."""
     names = tuple(components)
     for attempt in range(attempts):
         handle = Stack(
             settings.with_(port_offset=pick_port_offset()),
             environ,
-            say=say or (lambda _: None),
+            say=say or process.quiet,
             binaries=binaries,
             collector_config=collector_config,
             die_with_parent=True,
         )
         try:
             handle.up(names, build=False)
-        except StackError as exc:
-            if "already in use" not in str(exc) or attempt == attempts - 1:
+        except PortInUseError:
+            if attempt == attempts - 1:
                 raise
         else:
             return handle

@@ -27,8 +27,8 @@ status: $(STAMP)
 	$(BIN)/astra-otel stack status
 
 lint: $(STAMP)
-	$(BIN)/ruff check astra_otel tests benchmarks
-	$(BIN)/ruff format --check astra_otel tests benchmarks
+	$(BIN)/ruff check astra_otel dashboards tests benchmarks
+	$(BIN)/ruff format --check astra_otel dashboards tests benchmarks
 	$(BIN)/mypy
 
 # Builds or installs the stack's binaries first (cached under ~/.cache/astra-otel), so the

@@ -12,6 +12,7 @@ import copy
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -40,15 +41,20 @@ NOT_ON_A_DASHBOARD = {
 }
 
 
-def _load_generator() -> ModuleType:
+def _load_package() -> ModuleType:
+    """The ``dashboards`` package, by path: under pytest ``dashboards`` is this test package."""
+    name = "astra_dashboards"
+    if name in sys.modules:
+        return sys.modules[name]
+    package = REPO / "dashboards"
     spec = importlib.util.spec_from_file_location(
-        "astra_dashboards", REPO / "dashboards" / "generate.py"
+        name, package / "__init__.py", submodule_search_locations=[str(package)]
     )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    # dataclasses look their module up in sys.modules while the class is created.
-    sys.modules[spec.name] = module
+    # dataclasses and relative imports look the package up in sys.modules.
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -105,11 +111,41 @@ def test_the_four_dashboards_exist() -> None:
 
 
 def test_committed_json_is_what_the_generator_writes(tmp_path: Path) -> None:
-    """The committed dashboards are exactly dashboards/generate.py's output."""
-    written = _load_generator().write_all(tmp_path)
+    """The committed dashboards are, byte for byte, what ``python -m dashboards`` writes."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboards", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    written = [Path(line) for line in result.stdout.splitlines()]
     assert sorted(p.name for p in written) == [p.name for p in DASHBOARD_FILES]
     for path in written:
-        assert path.read_text() == (DASHBOARD_DIR / path.name).read_text(), path.name
+        assert path.read_bytes() == (DASHBOARD_DIR / path.name).read_bytes(), path.name
+
+
+def test_generator_output_matches_in_process(tmp_path: Path) -> None:
+    """``write_all`` in this process writes the same bytes as the committed files."""
+    for path in _load_package().write_all(tmp_path):
+        assert path.read_bytes() == (DASHBOARD_DIR / path.name).read_bytes(), path.name
+
+
+def test_application_metric_names_come_from_instruments() -> None:
+    """Every application metric a panel queries is the Prometheus name of a catalogue (or
+    setup()) instrument; only the collector's own otelcol_* and ``up`` are spelled out."""
+    _load_package()
+    metrics = importlib.import_module("astra_dashboards.metrics")
+    known = {prometheus_name(spec) for spec in SPECS}
+    known |= {metrics.metric(name) for name in metrics.SETUP_INSTRUMENTS}
+    series = {f"{n}{suffix}" for n in known for suffix in ("", "_bucket", "_sum", "_count")}
+    used = {m for q in panel_queries() for m in metric_names(q.expr)}
+    assert used - series
+    assert all(m == "up" or m.startswith("otelcol_") for m in used - series), used - series
+    with pytest.raises(KeyError):
+        metrics.metric("astra.not.an.instrument")
 
 
 @pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)

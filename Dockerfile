@@ -11,11 +11,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# Dependencies are pinned in pyproject.toml; copy only what the install needs so the layer
+# Versions come from constraints/default.txt; copy only what the install needs so the layer
 # is rebuilt only when the package changes.
 COPY pyproject.toml README.md ./
+COPY constraints ./constraints
 COPY astra_otel ./astra_otel
-RUN pip install '.[demo]' && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin astra
+RUN pip install -c constraints/default.txt '.[demo]' && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin astra
 
 USER 10001
 EXPOSE 8000 8001

@@ -9,10 +9,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: venv up down status test lint unit bench clean
 
-$(STAMP): pyproject.toml
+# The exact versions CI and the demo use: constraints/default.txt (pyproject.toml has ranges).
+$(STAMP): pyproject.toml constraints/default.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[demo,dev]'
+	$(BIN)/pip install --quiet -c constraints/default.txt -e '.[all,demo,dev]'
 	@touch $(STAMP)
 
 venv: $(STAMP)

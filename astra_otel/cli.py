@@ -1,4 +1,6 @@
-"""The ``astra-otel`` command: ``astra-otel stack build|up|down|status|logs``.
+"""The ``astra-otel`` command: ``astra-otel stack build|up|down|status|logs|topology``.
+
+A group given without its command (``astra-otel``, ``astra-otel stack``) prints its help.
 
 Expected failures (a port in use, a bad collector config, a missing toolchain, a bad
 setting) print one line to stderr and exit 1; usage errors exit 2. No tracebacks.
@@ -7,6 +9,7 @@ setting) print one line to stderr and exit 1; usage errors exit 2. No tracebacks
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
 import time
 from collections.abc import Sequence
@@ -27,18 +30,49 @@ def _say(line: str) -> None:
     print(line, flush=True)  # noqa: T201  # the CLI's output
 
 
+_DESCRIPTION = (
+    "astra-otel: run the local OpenTelemetry stack (collector, Jaeger, Prometheus, Redis) "
+    "and the demo service. The library itself needs no command: call astra_otel.setup()."
+)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("astra-otel")
+    except importlib.metadata.PackageNotFoundError:  # a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _help_when_incomplete(parser: argparse.ArgumentParser) -> None:
+    """Have a command group given without its command print its help, not a usage error."""
+    parser.set_defaults(help_of=None)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.required = False
+            parser.set_defaults(help_of=parser)
+            for child in action.choices.values():
+                _help_when_incomplete(child)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="astra-otel", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="group", required=True)
-    stack = sub.add_parser("stack", help="the local collector/Jaeger/Prometheus/Redis stack")
-    cmds = stack.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="astra-otel", description=_DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"astra-otel {_version()}")
+    sub = parser.add_subparsers(dest="group", metavar="{stack,demo}")
+    stack = sub.add_parser(
+        "stack",
+        help="the local collector/Jaeger/Prometheus/Redis stack",
+        description="The local stack: the collector, Jaeger, Prometheus and Redis as local "
+        "processes (binaries built or installed on first use, cached under "
+        "~/.cache/astra-otel), configured from the files shipped with astra-otel.",
+    )
+    cmds = stack.add_subparsers(dest="command")
     cmds.add_parser("build", help="build/install the binaries (cached; rebuilt on change)")
     up = cmds.add_parser("up", help="start the stack (idempotent) and print its URLs")
     up.add_argument("--demo", action="store_true", help="also start the demo service")
     up.add_argument(
         "--collector-config",
         type=Path,
-        help="collector config to run instead of collector/otel-collector.yaml",
+        help="collector config to run instead of the packaged collector/otel-collector.yaml",
     )
     cmds.add_parser("down", help="stop every process `up` started")
     cmds.add_parser("status", help="pid and health of each component")
@@ -53,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the demo AstraGuard service in the foreground "
         "(same options as `python -m astra_otel.demo`; `astra-otel demo --help`)",
     )
+    _help_when_incomplete(parser)
     return parser
 
 
@@ -136,7 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from astra_otel.demo.cli import main as demo_main  # noqa: PLC0415
 
         return demo_main(raw[1:], prog="astra-otel demo")
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(raw)
+    if args.help_of is not None:
+        args.help_of.print_help()
+        return 0
     try:
         return _run(args)
     except AstraOtelError as exc:

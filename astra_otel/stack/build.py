@@ -56,14 +56,14 @@ def _digest(*files: Path, extra: str = "") -> str:
 
 def collector_binary(settings: StackSettings) -> Path:
     """Path of the cached collector binary for the current manifest."""
-    manifest = settings.repo_dir / "collector" / "builder-config.yaml"
+    manifest = settings.files_dir / "collector" / "builder-config.yaml"
     key = _digest(manifest, extra=BUILDER_VERSION)
     return settings.cache_dir / f"otelcol-{key}" / "astra-otelcol"
 
 
 def jaeger_binary(settings: StackSettings) -> Path:
     """Path of the cached Jaeger binary for the current wrapper module."""
-    mod = settings.repo_dir / "collector" / "jaeger"
+    mod = settings.files_dir / "collector" / "jaeger"
     key = _digest(mod / "go.mod", mod / "go.sum")
     return settings.cache_dir / f"jaeger-{key}" / "jaeger"
 
@@ -185,7 +185,7 @@ def _build_collector(settings: StackSettings, environ: Mapping[str, str], say: S
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
-    manifest_src = settings.repo_dir / "collector" / "builder-config.yaml"
+    manifest_src = settings.files_dir / "collector" / "builder-config.yaml"
     manifest = yaml.safe_load(manifest_src.read_text())
     manifest.setdefault("dist", {})["output_path"] = str(work)
     manifest_tmp = target.parent / "manifest.yaml"
@@ -224,7 +224,7 @@ def _build_jaeger(settings: StackSettings, environ: Mapping[str, str], say: Say)
             "github.com/jaegertracing/jaeger/cmd/jaeger",
         ],
         env=env,
-        cwd=settings.repo_dir / "collector" / "jaeger",
+        cwd=settings.files_dir / "collector" / "jaeger",
         what="building Jaeger",
         say=say,
     )

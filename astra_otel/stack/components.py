@@ -41,8 +41,9 @@ class ComponentSpec:
 
     ``ports`` maps a port name to its default; ``health_port``/``health_path`` give the
     readiness check (a ``None`` path means a Redis ``PING``); ``ui_ports`` are the ones
-    printed for people; ``config`` is the repo-relative config file (a template for
-    Prometheus) and ``config_env`` the variables that config reads with their meaning. A
+    printed for people; ``config`` is the config file relative to the stack's files
+    directory (:data:`~astra_otel.stack.settings.FILES_DIR`; a template for Prometheus)
+    and ``config_env`` the variables that config reads with their meaning. A
     meaning that is a port name, ``host of <port>`` or ``<port> (port only)`` says the
     variable carries that port's ``127.0.0.1:<port>``, host or number (:func:`port_env`).
     """
@@ -254,7 +255,7 @@ def resolve_components(
         ports["redis"],
         ports["demo"],
     )
-    repo = settings.repo_dir
+    repo = settings.files_dir
     col_config = collector_config or repo / (COLLECTOR.config or "")
     prom_config = paths["config"] / "prometheus.yml"
     jaeger_config = repo / (JAEGER.config or "")

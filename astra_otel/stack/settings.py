@@ -15,6 +15,7 @@ from astra_otel._config.params import Declarations
 
 __all__ = [
     "CACHE_DIR",
+    "FILES_DIR",
     "PORT_OFFSET",
     "STARTUP_TIMEOUT",
     "STATE_DIR",
@@ -88,17 +89,18 @@ class StackSettings:
     startup_timeout: float
     stop_timeout: float
     prometheus_retention_hours: int
-    repo_dir: Path
+    files_dir: Path
 
     def with_(self, **changes: object) -> StackSettings:
         """Return a copy with some fields replaced (tests pick their own offset/state dir)."""
         return replace(self, **changes)  # type: ignore[arg-type]  # fields checked by replace()
 
 
-def _repo_dir() -> Path:
-    # The stack's config files (collector/, dashboards/) live in the source checkout next to
-    # the package; the package is installed editable (`make venv`).
-    return Path(__file__).resolve().parents[2]
+FILES_DIR = Path(__file__).parent / "files"
+"""Where the stack's files are: ``collector/`` (collector and Jaeger configs, the builder
+manifest, the Jaeger wrapper module, the Prometheus template) and ``dashboards/``
+(Prometheus rules, Grafana dashboards). In a checkout these are links to the repository's
+``collector/`` and ``dashboards/``, the files ops edit; a wheel ships copies of them."""
 
 
 def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:
@@ -120,5 +122,5 @@ def load_stack_settings(environ: Mapping[str, str], **kwargs: object) -> StackSe
         startup_timeout=STARTUP_TIMEOUT.resolve(kwargs, environ),
         stop_timeout=STOP_TIMEOUT.resolve(kwargs, environ),
         prometheus_retention_hours=PROMETHEUS_RETENTION.resolve(kwargs, environ),
-        repo_dir=_repo_dir(),
+        files_dir=FILES_DIR,
     )

@@ -239,9 +239,9 @@ class Stack:
 
     def _write_prometheus_config(self) -> None:
         c = self.components
-        template = self.settings.repo_dir / "collector" / "prometheus" / "prometheus.yml.tmpl"
+        template = self.settings.files_dir / "collector" / "prometheus" / "prometheus.yml.tmpl"
         text = string.Template(template.read_text()).substitute(
-            rules_glob=str(self.settings.repo_dir / "dashboards" / "prometheus" / "*.rules.yml"),
+            rules_glob=str(self.settings.files_dir / "dashboards" / "prometheus" / "*.rules.yml"),
             collector_exporter=c["collector"].endpoint("prometheus_exporter"),
             collector_self_metrics=c["collector"].endpoint("self_metrics"),
             jaeger_self_metrics=c["jaeger"].endpoint("self_metrics"),

@@ -184,7 +184,7 @@ def plan_topology(
     pick = ports or _default_ports(settings.port_offset)
     root = settings.state_dir / "topology"
     jaeger = jaeger_endpoint or f"{LOOPBACK}:{14319 + settings.port_offset}"
-    repo = settings.repo_dir
+    repo = settings.files_dir
     pki = Pki(pki_dir or state_paths(settings)["tls"])
     gws: list[Component] = []
     for i in range(gateways):

@@ -54,7 +54,7 @@ def test_binaries_are_keyed_by_their_inputs(tmp_path: Path) -> None:
     (repo / "collector" / "builder-config.yaml").write_text("dist: {name: a}\n")
     (repo / "collector" / "jaeger" / "go.mod").write_text("module x\n")
     (repo / "collector" / "jaeger" / "go.sum").write_text("")
-    s = load_stack_settings({"HOME": str(tmp_path)}).with_(repo_dir=repo)
+    s = load_stack_settings({"HOME": str(tmp_path)}).with_(files_dir=repo)
     col, jae = collector_binary(s), jaeger_binary(s)
     assert col.is_relative_to(s.cache_dir)
     assert jae.is_relative_to(s.cache_dir)

@@ -106,7 +106,7 @@ def test_shipped_configs_validate(
     """``validate`` of the built collector / Jaeger accepts the shipped configs and layers."""
     handle = stack.stack
     exe = handle.binaries.collector if binary == "collector" else handle.binaries.jaeger
-    args = [a for c in configs for a in ("--config", f"file:{handle.settings.repo_dir / c}")]
+    args = [a for c in configs for a in ("--config", f"file:{handle.settings.files_dir / c}")]
     result = subprocess.run(
         [str(exe), "validate", *args],
         capture_output=True,

@@ -28,6 +28,7 @@ __all__ = [
     "directory",
     "duration",
     "exporters",
+    "file",
     "flag",
     "name",
     "names",
@@ -360,3 +361,19 @@ def directory() -> Kind[str]:
         return str(Path(raw.strip()).expanduser())
 
     return Kind("a directory path", parse, _text_or(parse), str)
+
+
+def file() -> Kind[str]:
+    """The path (``~`` expanded) of a file that exists now: a certificate or a key.
+
+    Checked when the settings are resolved, so a mistyped path fails ``setup()`` with the
+    variable's name instead of every export failing later.
+    """
+
+    def parse(raw: str) -> str:
+        path = Path(raw.strip()).expanduser()
+        if not raw.strip() or not path.is_file():
+            raise ValueError(raw)
+        return str(path)
+
+    return Kind("the path of an existing file", parse, _text_or(parse), str)

@@ -23,6 +23,9 @@ class TracesOptions:
     protocol: str | None = None
     headers: Mapping[str, str] | None = None
     timeout: float | None = None
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
     sampler: str | None = None
     sampler_arg: float | None = None
     max_queue_size: int | None = None
@@ -39,6 +42,9 @@ class MetricsOptions:
     protocol: str | None = None
     headers: Mapping[str, str] | None = None
     timeout: float | None = None
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
     export_interval: float | None = None
     prometheus_port: int | None = None
 
@@ -52,6 +58,9 @@ class LogsOptions:
     protocol: str | None = None
     headers: Mapping[str, str] | None = None
     timeout: float | None = None
+    certificate: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
     level: str | None = None
     console: str | None = None
     max_queue_size: int | None = None

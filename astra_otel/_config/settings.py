@@ -43,6 +43,10 @@ class ExportSettings:
     protocol: str
     headers: tuple[tuple[str, str], ...]
     timeout: float
+    certificate: str | None = None
+    """CA file that verifies the collector (``None``: the system's trust store)."""
+    client_certificate: str | None = None
+    client_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,29 @@ def _derive_export(values: dict[str, Any], signal: str) -> None:
         if base is None:
             base = "http://localhost:4317" if grpc else "http://localhost:4318"
         values[f"{signal}.export.endpoint"] = base if grpc else f"{base.rstrip('/')}/v1/{signal}"
+    _check_tls(values, signal)
+
+
+def _check_tls(values: Mapping[str, Any], signal: str) -> None:
+    """A client certificate comes with its key, and TLS files with an https:// endpoint
+    (over http:// they would be ignored and the data sent in clear)."""
+    cert, key = (values[f"{signal}.export.{f}"] for f in ("client_certificate", "client_key"))
+    pair = (
+        (cert, key, declared.CLIENT_KEY, "a key file for the {} client certificate {}"),
+        (key, cert, declared.CLIENT_CERTIFICATE, "a certificate file for the {} client key {}"),
+    )
+    for have, missing, param, expected in pair:
+        if have is not None and missing is None:
+            raise ConfigError(param.env[0], None, expected.format(signal, have))
+    endpoint = values[f"{signal}.export.endpoint"]
+    if endpoint.startswith("http://") and (
+        values[f"{signal}.export.certificate"] is not None or cert is not None
+    ):
+        raise ConfigError(
+            f"{signal} endpoint",
+            endpoint,
+            "an https:// URL when a certificate is set (over http:// TLS is not used)",
+        )
 
 
 def _derive_service(

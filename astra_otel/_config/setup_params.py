@@ -14,6 +14,7 @@ from __future__ import annotations
 from astra_otel._config.kinds import (
     choice,
     duration,
+    file,
     flag,
     name,
     names,
@@ -28,6 +29,9 @@ from astra_otel._config.params import Declarations, Param
 
 __all__ = [
     "CAPTURE_HEADERS",
+    "CERTIFICATE",
+    "CLIENT_CERTIFICATE",
+    "CLIENT_KEY",
     "DEPLOYMENT_ENVIRONMENT",
     "ENABLED",
     "ENDPOINT",
@@ -139,6 +143,30 @@ HEADERS = declare(
     pairs(lower_keys=True),
     "Headers sent with every export request.",
 )
+# TLS to the collector (an https:// endpoint): the files are read when the exporter starts.
+CERTIFICATE: Param[str | None] = declare(
+    "certificate",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    None,
+    file(),
+    "CA certificate(s), PEM, that verify the collector's certificate (default: the "
+    "system's trust store). Only for an https:// endpoint.",
+)
+CLIENT_CERTIFICATE: Param[str | None] = declare(
+    "client_certificate",
+    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    None,
+    file(),
+    "Client certificate, PEM, presented to a collector that requires one (mTLS); "
+    "needs `client_key`.",
+)
+CLIENT_KEY: Param[str | None] = declare(
+    "client_key",
+    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    None,
+    file(),
+    "Private key, PEM, of the client certificate.",
+)
 EXPORT_TIMEOUT = declare(
     "export_timeout",
     "OTEL_EXPORTER_OTLP_TIMEOUT",
@@ -180,6 +208,27 @@ class SignalParams:
             None,
             pairs(lower_keys=True),
             f"Headers for {signal} export requests.",
+        )
+        self.certificate: Param[str | None] = declare(
+            f"{signal}.certificate",
+            f"OTEL_EXPORTER_OTLP_{up}_CERTIFICATE",
+            None,
+            file(),
+            f"CA certificate(s) that verify the {signal} collector's certificate.",
+        )
+        self.client_certificate: Param[str | None] = declare(
+            f"{signal}.client_certificate",
+            f"OTEL_EXPORTER_OTLP_{up}_CLIENT_CERTIFICATE",
+            None,
+            file(),
+            f"Client certificate for {signal} exports (mTLS).",
+        )
+        self.client_key: Param[str | None] = declare(
+            f"{signal}.client_key",
+            f"OTEL_EXPORTER_OTLP_{up}_CLIENT_KEY",
+            None,
+            file(),
+            f"Private key of the {signal} client certificate.",
         )
         self.timeout: Param[float | None] = declare(
             f"{signal}.timeout",

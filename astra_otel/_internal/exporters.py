@@ -1,8 +1,8 @@
 """OTLP exporters built from resolved settings, never from the environment.
 
 Every argument the SDK exporters would otherwise look up in ``OTEL_*`` variables
-(endpoint, headers, timeout, compression, insecure) is passed explicitly, so what runs
-is what ``Settings`` says. Exporters sit in an :class:`ExporterSlot` that can be emptied
+(endpoint, headers, timeout, compression, insecure, TLS files) is passed explicitly, so
+what runs is what ``Settings`` says. Exporters sit in an :class:`ExporterSlot` that can be emptied
 in a forked child (a gRPC channel or HTTP session must not be shared across a fork).
 """
 
@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import requests
@@ -64,12 +65,33 @@ def _common(export: ExportSettings, timeout: float) -> dict[str, Any]:
     }
 
 
+def _read(path: str | None) -> bytes | None:
+    return None if path is None else Path(path).read_bytes()
+
+
 def _grpc_extra(export: ExportSettings) -> dict[str, Any]:
     grpc: Any = importlib.import_module("grpc")  # heavy, only for the grpc protocol
 
+    insecure = export.endpoint.startswith("http://")
+    extra: dict[str, Any] = {"insecure": insecure, "compression": grpc.Compression.NoCompression}
+    if not insecure:
+        # Explicit credentials: the SDK would otherwise look the files up in OTEL_* itself.
+        # The files are read once, here; a rotated certificate is used after a restart.
+        extra["credentials"] = grpc.ssl_channel_credentials(
+            root_certificates=_read(export.certificate),
+            private_key=_read(export.client_key),
+            certificate_chain=_read(export.client_certificate),
+        )
+    return extra
+
+
+def _http_tls(export: ExportSettings) -> dict[str, Any]:
+    # True: the system's trust store. requests opens each connection with these paths, so
+    # rotated files are used from the next connection on.
     return {
-        "insecure": export.endpoint.startswith("http://"),
-        "compression": grpc.Compression.NoCompression,
+        "certificate_file": export.certificate or True,
+        "client_certificate_file": export.client_certificate,
+        "client_key_file": export.client_key,
     }
 
 
@@ -89,7 +111,8 @@ def _encoded_exporter(signal: str, export: ExportSettings, timeout: float) -> An
     if export.protocol == "grpc":
         grpc_class = sdk_private.grpc_exporter_class(signal)
         return grpc_class(**_common(export, timeout), **_grpc_extra(export))
-    return sdk_private.http_exporter_class(signal)(**_common(export, timeout), **_http_extra())
+    http_class = sdk_private.http_exporter_class(signal)
+    return http_class(**_common(export, timeout), **_http_extra(), **_http_tls(export))
 
 
 def span_exporter(export: ExportSettings, timeout: float) -> Any:
@@ -117,7 +140,9 @@ def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> An
         OTLPMetricExporter as HTTPMetricExporter,
     )
 
-    return HTTPMetricExporter(**_common(export, timeout), **_http_extra(), **kwargs)
+    return HTTPMetricExporter(
+        **_common(export, timeout), **_http_extra(), **_http_tls(export), **kwargs
+    )
 
 
 # --- the outcome of every request an OTLP exporter makes, retries included ---

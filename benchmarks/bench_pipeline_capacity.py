@@ -1,6 +1,7 @@
 """Collector capacity: ``telemetrygen`` (collector-contrib, the collector's release) sends
-spans at increasing paced rates through the full pipeline (memory_limiter, batch, Jaeger
-exporter with its persistent queue, file exporter) of a stack of its own.
+spans at increasing paced rates through the full pipeline (memory_limiter, forward
+connector, Jaeger exporter and file sink each with a persistent queue batching inside it,
+file exporter behind the file queue's loopback receiver) of a stack of its own.
 
 A rate is *lossless* when the collector refused nothing and every span it accepted was
 received by Jaeger (Jaeger's own receiver counter) and written by the file exporter. For
@@ -33,14 +34,16 @@ CHILD_SPANS = 9  # 10 spans per trace
 # One telemetrygen worker paces about 1,500 spans/s here; enough workers for the rate.
 SPANS_PER_WORKER = 1_000.0
 DRAIN_S = 60.0
+# The clients' receiver (the collector also receives from its own file queue).
+_ENTRY = {"receiver": "otlp"}
 
 
 def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dict[str, float]:
     pid = stack.stack.pid("collector")
     assert pid is not None
     before = {
-        "accepted": stack.collector_metric("otelcol_receiver_accepted_spans"),
-        "refused": stack.collector_metric("otelcol_receiver_refused_spans"),
+        "accepted": stack.collector_metric("otelcol_receiver_accepted_spans", **_ENTRY),
+        "refused": stack.collector_metric("otelcol_receiver_refused_spans", **_ENTRY),
         "file": stack.collector_metric("otelcol_exporter_sent_spans", exporter="file/traces"),
         "jaeger": jaeger_received(stack),
     }
@@ -82,7 +85,7 @@ def _one_rate(stack: RunningStack, gen: str, rate: float, seconds: float) -> dic
         if name == "file":
             now = stack.collector_metric("otelcol_exporter_sent_spans", exporter="file/traces")
             return now - before[name]
-        return stack.collector_metric(f"otelcol_receiver_{name}_spans") - before[name]
+        return stack.collector_metric(f"otelcol_receiver_{name}_spans", **_ENTRY) - before[name]
 
     def delivered() -> bool:
         accepted = delta("accepted")

@@ -73,6 +73,7 @@ COLLECTOR = ComponentSpec(
         "health": 13133,
         "zpages": 55679,
         "pprof": 1777,
+        "file_queue": 4329,
     },
     health_port="health",
     health_path="/",
@@ -88,10 +89,13 @@ COLLECTOR = ComponentSpec(
         "OTELCOL_ZPAGES_ENDPOINT": "zpages",
         "OTELCOL_PPROF_ENDPOINT": "pprof",
         "OTELCOL_JAEGER_ENDPOINT": "jaeger otlp_grpc",
+        "OTELCOL_FILE_QUEUE_ENDPOINT": "file_queue",
         "OTELCOL_STORAGE_DIR": "file_storage directory (persistent queue)",
         "OTELCOL_TELEMETRY_DIR": "directory of the JSON-lines files",
         "OTELCOL_MEMORY_LIMIT_MIB": "memory_limiter hard limit (default 512)",
         "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": "memory_limiter spike headroom (default 128)",
+        "OTELCOL_JAEGER_QUEUE_BYTES": "Jaeger queue bound in bytes (default 256 MiB)",
+        "OTELCOL_FILE_QUEUE_BYTES": "file queue bound in bytes, per signal (default 256 MiB)",
     },
 )
 JAEGER = ComponentSpec(

@@ -40,6 +40,10 @@ def _small_rotation(config: dict[str, Any]) -> None:
         "max_megabytes": MAX_MEGABYTES,
         "max_backups": MAX_BACKUPS,
     }
+    # One line per export: the file queue's batches must stay well under a file's size
+    # (the exporter refuses a single write larger than max_megabytes).
+    batch = config["exporters"]["otlp_grpc/file_queue"]["sending_queue"]["batch"]
+    batch.update(min_size=64 * 1024, max_size=128 * 1024)
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ def test_memory_limit_refuses_retryably_and_loses_nothing_accepted(
     for _ in range(int(LOAD_LIMIT_S * 4)):
         if not any(t.is_alive() for t in threads):
             break
-        if (collector_metric(stack, "otelcol_receiver_refused_spans") or 0) > 0:
+        if (collector_metric(stack, "otelcol_receiver_refused_spans", receiver="otlp") or 0) > 0:
             time.sleep(AFTER_FIRST_REFUSAL_S)
             break
         time.sleep(0.25)
@@ -81,7 +81,7 @@ def test_memory_limit_refuses_retryably_and_loses_nothing_accepted(
 
     accepted = sum(len(s.accepted) for s in sources)
     lost = sum(s.rejected for s in sources)
-    refused = collector_metric(stack, "otelcol_receiver_refused_spans") or 0.0
+    refused = collector_metric(stack, "otelcol_receiver_refused_spans", receiver="otlp") or 0.0
     sys.stderr.write(
         f"[faults] memory limit: accepted {accepted}, refused (then retried) {refused:.0f}, "
         f"lost after the client's {EXPORT_TIMEOUT_S:.0f} s timeout {lost}\n"
@@ -100,7 +100,9 @@ def test_memory_limit_refuses_retryably_and_loses_nothing_accepted(
     counts: dict[str, float | None] = {}
 
     def all_exported() -> bool | None:
-        counts["received"] = collector_metric(stack, "otelcol_receiver_accepted_spans")
+        counts["received"] = collector_metric(
+            stack, "otelcol_receiver_accepted_spans", receiver="otlp"
+        )
         counts["jaeger"] = collector_metric(
             stack, "otelcol_exporter_sent_spans", exporter="otlp_grpc/jaeger"
         )

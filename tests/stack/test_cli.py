@@ -143,11 +143,11 @@ def test_bad_collector_config_is_one_line_and_starts_nothing(cli: Cli, tmp_path:
     own error, and nothing is left running."""
     bad = tmp_path / "bad.yaml"
     good = (REPO / "collector" / "otel-collector.yaml").read_text()
-    bad.write_text(good.replace("send_batch_size: 8192", "send_batch_size: lots"))
+    bad.write_text(good.replace("max_concurrent_streams: 16", "max_concurrent_streams: lots"))
     result = cli.run("stack", "up", "--collector-config", str(bad))
     line = _one_error_line(result)
     assert f"collector config {bad} is invalid: Error:" in line
-    assert "'send_batch_size' expected type 'uint32'" in line
+    assert "'max_concurrent_streams' expected type 'uint32'" in line
     assert _processes_in(cli.state_dir) == []
     assert list(cli.state_dir.glob("run/*.pid")) == []
 

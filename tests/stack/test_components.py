@@ -67,25 +67,40 @@ def test_collector_env_matches_its_config(tmp_path: Path) -> None:
 
 
 def test_collector_config_structure() -> None:
-    """memory_limiter is first in every pipeline; the Jaeger queue is persistent with fsync;
-    files rotate; every default listen address is on 127.0.0.1."""
+    """memory_limiter is first in every pipeline and no batch processor holds data in
+    memory; each sink has a pipeline of its own behind a forward connector, with a
+    persistent, byte-bounded queue batching inside it (the files behind a queued loopback
+    hop); files rotate; every default listen address is on 127.0.0.1."""
     text = (REPO / "collector" / "otel-collector.yaml").read_text()
     config = yaml.safe_load(text)
     pipelines = config["service"]["pipelines"]
-    assert set(pipelines) == {"traces", "metrics", "logs"}
+    assert "batch" not in config["processors"]
     for pipeline in pipelines.values():
         assert pipeline["processors"][0] == "memory_limiter"
-        assert "batch" in pipeline["processors"]
     exporters = config["exporters"]
-    assert exporters["otlp_grpc/jaeger"]["sending_queue"]["storage"] == "file_storage"
-    assert exporters["otlp_grpc/jaeger"]["retry_on_failure"]["enabled"] is True
-    assert config["extensions"]["file_storage"]["fsync"] is True
-    assert exporters["prometheus"]["enable_open_metrics"] is True
-    for signal in ("traces", "metrics", "logs"):
+    for signal, sinks in (
+        ("traces", ["otlp_grpc/jaeger", "otlp_grpc/file_queue"]),
+        ("metrics", ["prometheus", "otlp_grpc/file_queue"]),
+        ("logs", ["otlp_grpc/file_queue"]),
+    ):
+        assert pipelines[signal]["receivers"] == ["otlp"]
+        assert pipelines[signal]["exporters"] == [f"forward/{signal}"]
+        fed = [p for p in pipelines.values() if p["receivers"] == [f"forward/{signal}"]]
+        assert sorted(e for p in fed for e in p["exporters"]) == sorted(sinks)
+        assert all(len(p["exporters"]) == 1 for p in fed), "one sink per pipeline"
+        writer = [p for p in pipelines.values() if p["receivers"] == ["otlp/file_queue"]]
+        assert [f"file/{signal}"] in [p["exporters"] for p in writer]
         rotation = exporters[f"file/{signal}"]["rotation"]
         assert rotation["max_megabytes"] > 0
         assert rotation["max_backups"] > 0
-        assert f"file/{signal}" in pipelines[signal]["exporters"]
+    for name in ("otlp_grpc/jaeger", "otlp_grpc/file_queue"):
+        queue = exporters[name]["sending_queue"]
+        assert queue["storage"] == "file_storage"
+        assert queue["sizer"] == "bytes"
+        assert queue["batch"]["max_size"] > 0
+        assert exporters[name]["retry_on_failure"]["enabled"] is True
+    assert config["extensions"]["file_storage"]["fsync"] is True
+    assert exporters["prometheus"]["enable_open_metrics"] is True
     defaults = re.findall(r"\$\{env:[A-Z_]+_ENDPOINT:-([^}]+)\}", text)
     assert defaults
     assert all(d.startswith("127.0.0.1:") for d in defaults)

@@ -139,21 +139,27 @@ def _http(
 
 
 def _await_verdict(conn: http.client.HTTPConnection) -> None:
-    """Handshake, then give the server a moment to refuse the client certificate.
+    """Handshake, then wait for the server's verdict on the client certificate.
 
     In TLS 1.3 the server judges the client certificate after the client's last handshake
-    flight and answers with an alert. Sending the request first would race: a server that
-    closes with unread request bytes sends a TCP reset, which can discard the alert.
+    flight: it answers with an alert (raised here as SSLError), or, having accepted it,
+    with a session ticket (Go sends tickets only then). Sending the request before the
+    verdict would race: a server that closes with unread request bytes sends a TCP reset,
+    which can discard the alert.
     """
     conn.connect()
-    assert conn.sock is not None
-    conn.sock.settimeout(1.0)
-    try:
-        if conn.sock.recv(1) == b"":
-            raise ssl.SSLError("closed without an alert")
-    except TimeoutError:
-        pass  # no verdict: the certificate was accepted
-    conn.sock.settimeout(10)
+    sock = conn.sock
+    assert isinstance(sock, ssl.SSLSocket)
+    sock.setblocking(False)
+    deadline = time.monotonic() + 10
+    while not (sock.session is not None and sock.session.has_ticket):
+        assert time.monotonic() < deadline, "no alert and no session ticket within 10 s"
+        try:
+            if sock.recv(1) == b"":
+                raise ssl.SSLError("closed without an alert")
+        except ssl.SSLWantReadError:
+            time.sleep(0.01)
+    sock.settimeout(10)
 
 
 def _cases(topo: Topology, stranger: Pki) -> dict[str, Client]:

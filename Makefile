@@ -31,6 +31,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check astra_otel dashboards tests benchmarks
 	$(BIN)/ruff format --check astra_otel dashboards tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/mypy tests/typing  # the public API as users write it
 
 # Builds or installs the stack's binaries first (cached under ~/.cache/astra-otel), so the
 # long cold build prints its progress here rather than inside a test fixture.

@@ -44,40 +44,22 @@ if typing.TYPE_CHECKING:
     from astra_otel.errors import ConfigError as ConfigError
     from astra_otel.errors import SettingsConflictError as SettingsConflictError
 
-# Where each public name lives; tests/test_init.py checks this against __all__ and the
-# block above.
+# Where each public name lives, when not in the catalogue (the rest of __all__);
+# tests/test_init.py checks every name of __all__ resolves.
 _HOMES = {
-    "astra_otel._config.options": (
-        "InstrumentationOptions",
-        "LogsOptions",
-        "MetricsOptions",
-        "TracesOptions",
-    ),
-    "astra_otel._config.settings": ("Settings",),
-    "astra_otel._internal.setup": ("setup",),
-    "astra_otel._internal.telemetry": ("Health", "SignalHealth", "Telemetry"),
-    "astra_otel.catalogue": (
-        "Catalogue",
-        "anomaly_detection",
-        "chaos_injection",
-        "circuit_breaker_call",
-        "dependency_call",
-        "get_catalogue",
-        "log_anomaly",
-        "log_circuit_breaker_transition",
-        "log_error",
-        "log_performance",
-        "log_recovery_action",
-        "log_request",
-        "log_retry",
-        "memory_engine_operation",
-        "model_inference",
-        "recovery_action",
-        "retry_attempt",
-    ),
-    "astra_otel.errors": ("AstraOtelError", "ConfigError", "SettingsConflictError"),
+    "AstraOtelError": "astra_otel.errors",
+    "ConfigError": "astra_otel.errors",
+    "SettingsConflictError": "astra_otel.errors",
+    "Health": "astra_otel._internal.telemetry",
+    "SignalHealth": "astra_otel._internal.telemetry",
+    "Telemetry": "astra_otel._internal.telemetry",
+    "InstrumentationOptions": "astra_otel._config.options",
+    "LogsOptions": "astra_otel._config.options",
+    "MetricsOptions": "astra_otel._config.options",
+    "TracesOptions": "astra_otel._config.options",
+    "Settings": "astra_otel._config.settings",
+    "setup": "astra_otel._internal.setup",
 }
-_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "AstraOtelError",
@@ -114,10 +96,10 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """Import a public name from its home on first use, then keep it here."""
-    home = _HOME_OF.get(name)
-    if home is None:
+    if name not in __all__:
         msg = f"module 'astra_otel' has no attribute {name!r}"
         raise AttributeError(msg)
+    home = _HOMES.get(name, "astra_otel.catalogue")
     value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value

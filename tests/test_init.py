@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
+
+import pytest
 
 import astra_otel
 
@@ -34,3 +38,28 @@ def test_errors_keep_their_public_names() -> None:
     """The error classes stay exported and keep their hierarchy."""
     assert issubclass(astra_otel.ConfigError, astra_otel.AstraOtelError)
     assert issubclass(astra_otel.SettingsConflictError, astra_otel.AstraOtelError)
+
+
+def test_type_checkers_see_every_public_name() -> None:
+    """The TYPE_CHECKING imports of the lazy package root re-export exactly __all__."""
+    tree = ast.parse(Path(astra_otel.__file__).read_text())
+    block = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+    )
+    names = [
+        alias.asname
+        for node in block.body
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.asname == alias.name
+    ]
+    assert sorted(names) == sorted(astra_otel.__all__)
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    """A name the package does not export raises AttributeError, as a plain module does."""
+    with pytest.raises(AttributeError, match="no attribute 'Setup'"):
+        _ = astra_otel.Setup  # type: ignore[attr-defined]
+    assert set(astra_otel.__all__) <= set(dir(astra_otel))

@@ -19,6 +19,8 @@ from astra_otel._config import setup_params
 from astra_otel._config.params import Declarations, Param
 from astra_otel._config.settings import ExportSettings, Settings
 from astra_otel._internal.config_docs import DECLARATIONS, all_params
+from astra_otel.stack import settings as stack_settings
+from astra_otel.stack.settings import StackSettings
 
 PACKAGE = Path(astra_otel.__file__).parent
 OPTIONS = {
@@ -117,3 +119,9 @@ def test_our_own_variables_are_named_astra_otel() -> None:
     assert [
         v for p in all_params() for v in p.env if not v.startswith(("OTEL_", "ASTRA_OTEL_"))
     ] == []
+
+
+def test_every_stack_setting_is_a_stack_settings_field() -> None:
+    """Each declared stack setting is the StackSettings field of the same name."""
+    fields = {f.name for f in dataclasses.fields(StackSettings)}
+    assert [p.name for p in stack_settings.declare.params if p.name not in fields] == []

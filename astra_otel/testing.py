@@ -29,7 +29,7 @@ from astra_otel._config.options import (
     MetricsOptions,
     TracesOptions,
 )
-from astra_otel._config.settings import load_settings
+from astra_otel._config.settings import load_settings, warn_ignored
 from astra_otel._internal import setup as _setup
 from astra_otel._internal.api_globals import reset_providers
 from astra_otel._internal.metrics import CountingMetricExporter
@@ -127,6 +127,7 @@ def capture_telemetry(
         logs=logs,
         instrumentations=instrumentations,
     )
+    warn_ignored(environ or {})
     span_exporter = InMemorySpanExporter()
     log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # SDK lacks hints
     reader = InMemoryMetricReader()

@@ -19,6 +19,7 @@ class TracesOptions:
     """Trace pipeline options for ``setup(traces=...)``; durations in seconds."""
 
     enabled: bool | None = None
+    exporter: str | tuple[str, ...] | None = None
     endpoint: str | None = None
     protocol: str | None = None
     headers: Mapping[str, str] | None = None
@@ -38,6 +39,7 @@ class MetricsOptions:
     """Metric pipeline options for ``setup(metrics=...)``; durations in seconds."""
 
     enabled: bool | None = None
+    exporter: str | tuple[str, ...] | None = None
     endpoint: str | None = None
     protocol: str | None = None
     headers: Mapping[str, str] | None = None
@@ -54,6 +56,7 @@ class LogsOptions:
     """Log pipeline options for ``setup(logs=...)``; durations in seconds."""
 
     enabled: bool | None = None
+    exporter: str | tuple[str, ...] | None = None
     endpoint: str | None = None
     protocol: str | None = None
     headers: Mapping[str, str] | None = None

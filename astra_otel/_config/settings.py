@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -30,6 +31,7 @@ __all__ = [
     "diff_settings",
     "load_settings",
     "public_name",
+    "warn_ignored",
 ]
 
 D = TypeVar("D")
@@ -51,9 +53,10 @@ class ExportSettings:
 
 @dataclass(frozen=True)
 class TracesSettings:
-    """Resolved trace pipeline."""
+    """Resolved trace pipeline; ``exporter`` is ``()`` for ``none``."""
 
     enabled: bool
+    exporter: tuple[str, ...]
     export: ExportSettings
     sampler: str
     sampler_arg: float
@@ -65,9 +68,10 @@ class TracesSettings:
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    """Resolved metric pipeline."""
+    """Resolved metric pipeline; ``exporter`` is ``()`` for ``none``."""
 
     enabled: bool
+    exporter: tuple[str, ...]
     export: ExportSettings
     export_interval: float
     export_timeout: float
@@ -76,9 +80,10 @@ class MetricsSettings:
 
 @dataclass(frozen=True)
 class LogsSettings:
-    """Resolved log pipeline."""
+    """Resolved log pipeline; ``exporter`` is ``()`` for ``none``."""
 
     enabled: bool
+    exporter: tuple[str, ...]
     export: ExportSettings
     level: str
     console: str
@@ -119,6 +124,9 @@ class Settings:
     shutdown_timeout: float
     gc_freeze: bool
     export_warnings: bool
+    # Every declared setting as resolved from arguments/environment/defaults, before the
+    # derivations above: what a repeated setup() call's conflict names (not compared).
+    inputs: tuple[tuple[str, Any], ...] = dataclasses.field(default=(), compare=False, repr=False)
 
 
 # --- loader ---
@@ -227,49 +235,51 @@ def load_settings(
     """
     flat = _flatten({**arguments, **options})
     values: dict[str, Any] = {p.name: p.resolve(flat, environ) for p in declared.declare.params}
+    values["inputs"] = tuple(values.items())
     _derive_service(values, flat, environ)
     for signal in declared.SIGNALS:
         _derive_export(values, signal)
     return _build(Settings, "", values)
 
 
+def warn_ignored(environ: Mapping[str, str]) -> list[str]:
+    """Warn once per standard variable that is set but not honoured; return their names.
+
+    The value is not shown: it may be a credential.
+    """
+    ignored = [var for var in declared.IGNORED if environ.get(var, "").strip()]
+    for var in ignored:
+        warnings.warn(
+            f"astra-otel does not support {var} ({declared.IGNORED[var]}); it is ignored",
+            stacklevel=3,
+        )
+    return ignored
+
+
 # --- comparing two settings objects (a repeated setup() call) ---
 
 
-def public_name(path: str) -> str:
-    """The argument (or, for an environment-only setting, the variable) behind a field.
-
-    ``traces.export.endpoint`` is the argument ``traces.endpoint``
-    (``TracesOptions.endpoint``); ``metrics.export_timeout`` is only set by
-    ``OTEL_METRIC_EXPORT_TIMEOUT``.
-    """
-    name = path.replace(".export.", ".")
+def public_name(name: str) -> str:
+    """How a user sets the declared setting ``name``: its argument (``traces.endpoint`` is
+    ``TracesOptions.endpoint``), or its variable when it has no argument."""
     param = declared.declare.by_name().get(name)
     if param is not None and not param.argument:
         return param.env[0]
     return name
 
 
-def _shown(path: str, value: object) -> object:
-    if path.endswith(".headers") and isinstance(value, tuple):
+def _shown(name: str, value: object) -> object:
+    if name.endswith("headers") and isinstance(value, tuple):
         return {key: "***" for key, _ in value}  # header values are often credentials
     return value
 
 
 def diff_settings(old: Settings, new: Settings) -> dict[str, tuple[object, object]]:
-    """What differs, by public name (:func:`public_name`): ``{name: (old, new)}``."""
-    out: dict[str, tuple[object, object]] = {}
-
-    def walk(a: object, b: object, prefix: str) -> None:
-        for field in dataclasses.fields(a):  # type: ignore[arg-type]  # settings dataclasses
-            x, y = getattr(a, field.name), getattr(b, field.name)
-            path = f"{prefix}{field.name}"
-            if x == y:
-                continue
-            if dataclasses.is_dataclass(x):
-                walk(x, y, f"{path}.")
-            else:
-                out[public_name(path)] = (_shown(path, x), _shown(path, y))
-
-    walk(old, new, "")
-    return out
+    """The settings that differ, by :func:`public_name`: ``{name: (old, new)}``, with the
+    values as resolved (``None``: not given, so derived or defaulted)."""
+    before, after = dict(old.inputs), dict(new.inputs)
+    return {
+        public_name(name): (_shown(name, value), _shown(name, after.get(name)))
+        for name, value in before.items()
+        if after.get(name) != value
+    }

@@ -14,6 +14,7 @@ from __future__ import annotations
 from astra_otel._config.kinds import (
     choice,
     duration,
+    exporters,
     file,
     flag,
     name,
@@ -41,6 +42,7 @@ __all__ = [
     "FASTAPI_EXCLUDE_SPANS",
     "GC_FREEZE",
     "HEADERS",
+    "IGNORED",
     "INSTRUMENT",
     "LOGS",
     "LOG_CONSOLE",
@@ -50,6 +52,7 @@ __all__ = [
     "METRIC_EXPORT_TIMEOUT",
     "PROMETHEUS_PORT",
     "PROTOCOL",
+    "READ_BY_OPENTELEMETRY",
     "RESOURCE_ATTRIBUTES",
     "SAMPLER",
     "SAMPLERS",
@@ -240,6 +243,21 @@ class SignalParams:
         self.enabled = declare(
             f"{signal}.enabled", f"ASTRA_OTEL_{up}_ENABLED", True, flag(), f"Export {signal}."
         )
+        self.exporter = declare(
+            f"{signal}.exporter",
+            f"OTEL_{up}_EXPORTER",
+            ("otlp",),
+            exporters(),
+            f"Where {signal} go: `otlp`; `console` (the SDK's console exporter: one JSON "
+            "object per item on stdout); both, `otlp,console` (the OTLP result is what "
+            f"`health()` counts); or `none`: no exporter and no SDK provider for {signal}, "
+            "whose OpenTelemetry API stays a no-op."
+            + (
+                " With `none`, a `metrics.prometheus_port` keeps only the pull endpoint."
+                if signal == "metrics"
+                else ""
+            ),
+        )
 
 
 TRACES = SignalParams("traces")
@@ -421,3 +439,42 @@ EXPORT_WARNINGS = declare(
     "at exit naming what was not exported. `false` keeps them quiet; `health()` still "
     "carries the last error.",
 )
+
+# --- standard variables astra-otel does not read itself ---
+
+# Read by the OpenTelemetry API/SDK when setup() builds the providers (astra-otel passes
+# nothing in their place); tests/_config/test_conformance.py shows each one working.
+READ_BY_OPENTELEMETRY = {
+    "OTEL_PROPAGATORS": "the API's global propagator (default `tracecontext,baggage`)",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT": "span attributes per span, event and link",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "string attribute length on spans",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "attributes per span",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "string attribute length on spans",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT": "events per span",
+    "OTEL_SPAN_LINK_COUNT_LIMIT": "links per span",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT": "attributes per span event",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT": "attributes per span link",
+}
+
+# Not honoured: setup() warns when one is set, so a setting that does nothing is never
+# silent.
+IGNORED = {
+    "OTEL_EXPORTER_OTLP_INSECURE": "the endpoint's scheme decides (`http://` is plaintext)",
+    "OTEL_EXPORTER_OTLP_COMPRESSION": "exports are sent uncompressed (loopback collector)",
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "metrics are always cumulative",
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION": (
+        "histograms use explicit buckets (seconds boundaries for `s`)"
+    ),
+    "OTEL_METRICS_EXEMPLAR_FILTER": "exemplars are always trace-based (the default)",
+    "OTEL_LOGRECORD_ATTRIBUTE_COUNT_LIMIT": "bridged log records are not truncated",
+    "OTEL_LOGRECORD_ATTRIBUTE_VALUE_LENGTH_LIMIT": "bridged log records are not truncated",
+    "OTEL_EXPORTER_PROMETHEUS_HOST": "the pull endpoint binds 127.0.0.1",
+    "OTEL_EXPORTER_PROMETHEUS_PORT": "use `ASTRA_OTEL_PROMETHEUS_PORT`",
+    "OTEL_LOG_LEVEL": "use the `logging` level of the `opentelemetry` logger",
+    "OTEL_CONFIG_FILE": "declarative configuration is not supported",
+}
+for _option in ("INSECURE", "COMPRESSION"):
+    for _signal in SIGNALS:
+        IGNORED[f"OTEL_EXPORTER_OTLP_{_signal.upper()}_{_option}"] = IGNORED[
+            f"OTEL_EXPORTER_OTLP_{_option}"
+        ]

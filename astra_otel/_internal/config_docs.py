@@ -17,7 +17,7 @@ from astra_otel._config.params import Declarations, Param
 from astra_otel.catalogue import guard
 from astra_otel.stack import settings as stack_settings
 
-__all__ = ["DECLARATIONS", "all_params", "render"]
+__all__ = ["DECLARATIONS", "all_params", "conformance_rows", "render"]
 
 # Every module's declarations, in the order the page shows them.
 DECLARATIONS: tuple[Declarations, ...] = (
@@ -79,8 +79,38 @@ def _row(param: Param[Any]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
+_CONFORMANCE = """
+## Standard OpenTelemetry variables
+
+Every standard `OTEL_*` variable astra-otel knows of, and what it does with it. Each row
+names the test that backs it: `tests/_config/test_conformance.py` has one case per row
+(and the behaviour tests elsewhere, e.g. `tests/e2e/test_setup_e2e.py` for the exporter
+selection and `OTEL_SDK_DISABLED`, go further). A variable set but *not supported* makes
+`setup()` warn (`UserWarning`, naming the variable, not its value).
+"""
+
+_TESTS = "tests/_config/test_conformance.py::"
+
+
+def conformance_rows() -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    for param in setup_params.declare.params:
+        for var in param.env:
+            if var.startswith("OTEL_"):
+                test = f"{_TESTS}test_standard_variable_is_read[{var}]"
+                rows.append((var, f"supported: `{param.name}`", test))
+    for var, what in setup_params.READ_BY_OPENTELEMETRY.items():
+        test = f"{_TESTS}test_variable_read_by_opentelemetry[{var}]"
+        rows.append((var, f"supported, read by the OpenTelemetry SDK/API itself: {what}", test))
+    for var, why in setup_params.IGNORED.items():
+        test = f"{_TESTS}test_ignored_variable_is_warned_about[{var}]"
+        rows.append((var, f"not supported: {why}", test))
+    return rows
+
+
 def render(params: Iterable[Param[Any]] | None = None) -> str:
-    """The whole markdown page for ``params`` (default: every declared setting)."""
+    """The whole markdown page for ``params`` (default: every declared setting), and the
+    conformance table of the standard variables."""
     groups: dict[str, list[Param[Any]]] = {}
     for param in all_params() if params is None else params:
         groups.setdefault(param.group, []).append(param)
@@ -90,6 +120,10 @@ def render(params: Iterable[Param[Any]] | None = None) -> str:
         out.append("| setting | environment | default | accepted | meaning |")
         out.append("|---|---|---|---|---|")
         out.extend(_row(p) for p in groups[group])
+    out.append(_CONFORMANCE)
+    out.append("| variable | status | tested by |")
+    out.append("|---|---|---|")
+    out.extend(f"| `{var}` | {status} | `{test}` |" for var, status, test in conformance_rows())
     return "\n".join(out) + "\n"
 
 

@@ -21,7 +21,15 @@ from astra_otel._config.settings import ExportSettings
 from astra_otel._internal import sdk_private
 from astra_otel._internal.export_status import describe_error
 
-__all__ = ["ExporterSlot", "log_exporter", "metric_exporter", "span_exporter", "watch_requests"]
+__all__ = [
+    "ExporterSlot",
+    "Tee",
+    "console_exporter",
+    "log_exporter",
+    "metric_exporter",
+    "span_exporter",
+    "watch_requests",
+]
 
 E = TypeVar("E")
 
@@ -145,6 +153,52 @@ def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> An
     )
 
 
+def console_exporter(signal: str) -> Any:
+    """The SDK's console exporter for ``signal`` (``OTEL_<SIGNAL>_EXPORTER=console``): one
+    JSON object per span, metric collection or log record on stdout."""
+    if signal == "traces":
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter  # noqa: PLC0415  # loaded on use
+
+        return ConsoleSpanExporter()
+    if signal == "metrics":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter  # noqa: PLC0415  # loaded on use
+
+        return ConsoleMetricExporter()
+    from astra_otel._internal.sdk_private import ConsoleLogRecordExporter  # noqa: PLC0415  # loaded on use
+
+    return ConsoleLogRecordExporter()
+
+
+class Tee:
+    """Sends every export to ``primary`` and a copy to ``echo`` (``otlp,console``).
+
+    ``primary``'s result is the export's result: the console copy cannot fail the
+    pipeline, and ``health()`` keeps counting what reached the collector.
+    """
+
+    def __init__(self, primary: Any, echo: Any) -> None:
+        self.primary = primary
+        self.echo = echo
+
+    def export(self, *args: Any, **kwargs: Any) -> Any:
+        """Echo the batch, then export it through ``primary``."""
+        with contextlib.suppress(Exception):  # a console that fails must not lose the batch
+            self.echo.export(*args, **kwargs)
+        return self.primary.export(*args, **kwargs)
+
+    def force_flush(self, *args: Any, **kwargs: Any) -> bool:
+        """Flush both."""
+        with contextlib.suppress(Exception):
+            self.echo.force_flush(*args, **kwargs)
+        return bool(self.primary.force_flush(*args, **kwargs))
+
+    def shutdown(self, *args: Any, **kwargs: Any) -> None:
+        """Shut both down."""
+        with contextlib.suppress(Exception):
+            self.echo.shutdown(*args, **kwargs)
+        self.primary.shutdown(*args, **kwargs)
+
+
 # --- the outcome of every request an OTLP exporter makes, retries included ---
 
 OnAttempt = Callable[[str | None], None]
@@ -196,6 +250,7 @@ def watch_requests(exporter: Any, on_attempt: OnAttempt) -> bool:
     Private SDK hooks, guarded: the OTLP/HTTP client's transport, and the gRPC exporters'
     stub, which they re-create with the channel after an UNAVAILABLE error.
     """
+    exporter = exporter.primary if isinstance(exporter, Tee) else exporter
     client: Any = getattr(exporter, "_client", None)
     transport = getattr(client, "_transport", None)
     if transport is not None and callable(getattr(transport, "request", None)):

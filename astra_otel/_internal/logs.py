@@ -31,6 +31,7 @@ from astra_otel._internal.sdk_private import (
     LogRecord,
     LogRecordExportResult,
     LogRecordProcessor,
+    ReadableLogRecord,
     ReadWriteLogRecord,
     SeverityNumber,
 )
@@ -125,6 +126,16 @@ class _Converter:
         )
 
 
+def _readable(record: ReadWriteLogRecord, resource: Resource) -> ReadableLogRecord:
+    """The frozen record the SDK's processors hand to exporters (``to_json`` and all)."""
+    return ReadableLogRecord(
+        log_record=record.log_record,
+        resource=record.resource if record.resource is not None else resource,
+        instrumentation_scope=record.instrumentation_scope,
+        limits=record.limits,
+    )
+
+
 class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
     """Appends records (API-emitted or bridged) to a drop-oldest queue; a thread exports."""
 
@@ -136,6 +147,7 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
         settings: LogsSettings,
     ) -> None:
         self._slot = slot
+        self._resource = resource
         self._convert = _Converter(resource)
         self._encoder = LogEncoder(resource, _attributes, _severity_of)
         self.batcher: Batcher[_Pending | ReadWriteLogRecord] = Batcher(
@@ -154,8 +166,9 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
             payload = encode_or_none(self._encoder.encode, batch, "log records")
             if payload is not None:
                 return bool(exporter.export_encoded(payload, len(batch)))
-        # In-memory exporters (tests), or a batch our encoder failed on: SDK records.
-        records = [self._convert(item) for item in batch]
+        # Other exporters (in-memory in tests, the console), or a batch our encoder failed
+        # on: the records the SDK's own processors export.
+        records = [_readable(self._convert(item), self._resource) for item in batch]
         return exporter.export(records) is LogRecordExportResult.SUCCESS
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:

@@ -13,7 +13,7 @@ from astra_otel._config.options import (
     TracesOptions,
 )
 from astra_otel._config.params import environ_snapshot
-from astra_otel._config.settings import Settings, diff_settings, load_settings
+from astra_otel._config.settings import Settings, diff_settings, load_settings, warn_ignored
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks, build, ensure_log_handlers, otlp_sinks
 from astra_otel.errors import SettingsConflictError
@@ -98,4 +98,7 @@ def setup(
     # The keyword arguments by name: each is the declared setting of that name (option
     # dataclasses are expanded by the loader); tests/_config prove the names match.
     arguments = dict(locals())
-    return activate(load_settings(arguments, environ_snapshot()))
+    environ = environ_snapshot()
+    settings = load_settings(arguments, environ)
+    warn_ignored(environ)
+    return activate(settings)

@@ -41,6 +41,9 @@ from astra_otel._internal.traces import build_tracer_provider
 __all__ = ["Sinks", "build", "ensure_log_handlers", "otlp_sinks"]
 
 
+Factory = Callable[[], Any]
+
+
 @dataclass
 class Sinks:
     """Where each signal goes: exporter factories and extra metric readers."""
@@ -53,23 +56,40 @@ class Sinks:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+def _selected(signal: str, names: tuple[str, ...], otlp_factory: Factory) -> Factory:
+    """The exporter a signal's selection (``OTEL_<SIGNAL>_EXPORTER``) asks for: OTLP, the
+    console, or both (OTLP's result counts). An empty selection builds no pipeline."""
+    if "otlp" not in names:
+        return lambda: otlp.console_exporter(signal)
+    if "console" not in names:
+        return otlp_factory
+    return lambda: otlp.Tee(otlp_factory(), otlp.console_exporter(signal))
+
+
 def otlp_sinks(settings: Settings) -> Sinks:
-    """OTLP exporters per the settings (timeouts bounded by the batch export timeouts)."""
+    """The exporters the settings select: OTLP (timeouts bounded by the batch export
+    timeouts) and/or the console."""
     t, m, lg = settings.traces, settings.metrics, settings.logs
 
     def readers(exporter: CountingMetricExporter) -> list[MetricReader]:
         return [otlp_reader(m, exporter)]
 
     return Sinks(
-        span_exporter=lambda: otlp.span_exporter(
-            t.export, min(t.export.timeout, t.batch_export_timeout)
+        span_exporter=_selected(
+            "traces",
+            t.exporter,
+            lambda: otlp.span_exporter(t.export, min(t.export.timeout, t.batch_export_timeout)),
         ),
-        log_exporter=lambda: otlp.log_exporter(
-            lg.export, min(lg.export.timeout, lg.batch_export_timeout)
+        log_exporter=_selected(
+            "logs",
+            lg.exporter,
+            lambda: otlp.log_exporter(lg.export, min(lg.export.timeout, lg.batch_export_timeout)),
         ),
         metric_readers=readers,
-        metric_exporter=lambda: otlp.metric_exporter(
-            m.export, min(m.export.timeout, m.export_timeout)
+        metric_exporter=_selected(
+            "metrics",
+            m.exporter,
+            lambda: otlp.metric_exporter(m.export, min(m.export.timeout, m.export_timeout)),
         ),
     )
 
@@ -160,8 +180,11 @@ class _Wiring:
         self.extras["span_processor"] = processor
 
     def metrics(self) -> None:
-        slot = self._slot("metrics", self.sinks.metric_exporter or _no_exporter)
-        readers = self.sinks.metric_readers(CountingMetricExporter(slot, self.stats["metrics"]))
+        readers: list[MetricReader] = []
+        if self.settings.metrics.exporter:  # else only the Prometheus pull endpoint
+            slot = self._slot("metrics", self.sinks.metric_exporter or _no_exporter)
+            counting = CountingMetricExporter(slot, self.stats["metrics"])
+            readers = self.sinks.metric_readers(counting)
         port = self.settings.metrics.prometheus_port
         if port:
             prom_reader, self.prometheus_server = start_prometheus_endpoint(port)
@@ -171,7 +194,8 @@ class _Wiring:
         register_self_metrics(self.meter_provider.get_meter("astra_otel"), self.stats.values())
 
     def logs(self) -> None:
-        if self.settings.logs.enabled and sdk_private.HOOKS["logs-sdk"].usable():
+        logs = self.settings.logs
+        if logs.enabled and logs.exporter and sdk_private.HOOKS["logs-sdk"].usable():
             slot = self._slot("logs", self.sinks.log_exporter)
             self.logger_provider, processor = build_logger_provider(
                 self.settings.logs, self.resource, slot, self.stats["logs"]
@@ -241,9 +265,11 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
     """Wire providers, processors, bridge, instrumentations and hooks for ``settings``."""
     _probe_hooks(settings)
     w = _Wiring(settings, sinks)
-    if settings.traces.enabled:
+    # A signal whose exporter selection is `none` gets no SDK provider: its API stays the
+    # no-op one (metrics keep a provider only for an explicit Prometheus pull endpoint).
+    if settings.traces.enabled and settings.traces.exporter:
         w.traces()
-    if settings.metrics.enabled:
+    if settings.metrics.enabled and (settings.metrics.exporter or settings.metrics.prometheus_port):
         w.metrics()
     w.logs()
     for provider in (w.tracer_provider, w.meter_provider, w.logger_provider):

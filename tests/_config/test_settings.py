@@ -193,8 +193,8 @@ def test_settings_are_frozen_and_comparable() -> None:
 
 
 def test_diff_names_public_arguments_with_old_and_new_values() -> None:
-    """diff_settings maps each differing argument (export fields by their option name) to
-    its old and new value, and only those."""
+    """diff_settings maps each differing argument (an environment-only setting by its
+    variable) to its old and new value, and only those."""
     a = load_settings({"service_name": "x"}, {})
     b = load_settings(
         {"service_name": "y"},
@@ -203,6 +203,8 @@ def test_diff_names_public_arguments_with_old_and_new_values() -> None:
     )
     assert diff_settings(a, b) == {
         "service_name": ("x", "y"),
-        "traces.endpoint": ("http://localhost:4318/v1/traces", "http://127.0.0.1:1/t"),
+        "traces.endpoint": (None, "http://127.0.0.1:1/t"),
         "traces.sampler": ("parentbased_always_on", "always_off"),
     }
+    env_only = load_settings({}, {"OTEL_METRIC_EXPORT_TIMEOUT": "1000"})
+    assert diff_settings(a, env_only)["OTEL_METRIC_EXPORT_TIMEOUT"] == (30.0, 1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from astra_otel._internal.config_docs import all_params, render
+from astra_otel._internal.config_docs import all_params, conformance_rows, render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -26,7 +26,11 @@ def test_every_declared_param_is_documented() -> None:
     assert missing == []
 
 
-def test_render_has_one_row_per_param() -> None:
-    """The generator emits one table row per declared setting."""
-    rows = [line for line in render().splitlines() if line.startswith("| `")]
+def test_render_has_one_row_per_param_and_per_standard_variable() -> None:
+    """The generator emits one settings row per declared setting, then one conformance row
+    per standard variable."""
+    settings, _, conformance = render().partition("## Standard OpenTelemetry variables")
+    rows = [line for line in settings.splitlines() if line.startswith("| `")]
     assert len(rows) == len(all_params())
+    listed = [line for line in conformance.splitlines() if line.startswith("| `")]
+    assert len(listed) == len(conformance_rows())

@@ -167,3 +167,26 @@ def test_enabled_argument_overrides_sdk_disabled_variable(monkeypatch: pytest.Mo
         metrics.get_meter("m").create_counter("c").add(1)
         assert [s.name for s in cap.spans()] == ["recorded"]
         assert cap.metric("c").data.data_points[0].value == 1  # type: ignore[union-attr]
+
+
+def test_conflict_lists_public_arguments_with_old_and_new_values() -> None:
+    """The conflict error names the arguments as the caller wrote them (endpoint, not
+    traces.export.endpoint), each with old -> new, and hides header values."""
+    astra_otel.setup(service_name="one", endpoint=DEAD, export_timeout=0.2, headers={"k": "s1"})
+    with pytest.raises(SettingsConflictError) as info:
+        astra_otel.setup(
+            service_name="one",
+            endpoint="http://127.0.0.1:10",
+            export_timeout=0.3,
+            headers={"k": "s2"},
+        )
+    assert info.value.changes == {
+        "endpoint": (DEAD, "http://127.0.0.1:10"),
+        "headers": ({"k": "***"}, {"k": "***"}),
+        "export_timeout": (0.2, 0.3),
+    }
+    message = str(info.value)
+    assert "endpoint: 'http://127.0.0.1:9' -> 'http://127.0.0.1:10'" in message
+    assert "export_timeout: 0.2 -> 0.3" in message
+    assert "s1" not in message and "s2" not in message
+    assert "traces.export" not in message

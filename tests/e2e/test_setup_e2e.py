@@ -324,3 +324,51 @@ def test_disabled_mode_sends_nothing(stack: RunningStack) -> None:
     assert _spans(stack, off) == []
     assert _logs(stack, off) == []
     assert _metric_names(stack, off) == set()
+
+
+SELECTED = """
+import logging
+import astra_otel
+from opentelemetry import metrics, trace
+handle = astra_otel.setup()
+providers = {
+    "traces": handle.tracer_provider,
+    "metrics": handle.meter_provider,
+    "logs": handle.logger_provider,
+}
+print("NO_PROVIDER", ",".join(sorted(k for k, v in providers.items() if v is None)), flush=True)
+with trace.get_tracer("astra.e2e").start_as_current_span("selected-request"):
+    logging.getLogger("app").warning("selected log line")
+    metrics.get_meter("astra.e2e").create_counter("astra.e2e.selected").add(1)
+"""
+
+_RECEIVED = {"traces": _spans, "logs": _logs, "metrics": _metric_names}
+
+
+@pytest.mark.parametrize("signal", ["traces", "metrics", "logs"])
+def test_exporter_none_sends_nothing_of_that_signal(stack: RunningStack, signal: str) -> None:
+    """OTEL_<SIGNAL>_EXPORTER=none: the signal gets no SDK provider and nothing of it
+    reaches the collector; the same process's two other signals do, and so does that
+    signal from a service run after it."""
+    off = _service(f"none-{signal}")
+    proc = _run(SELECTED, _env(stack, off, **{f"OTEL_{signal.upper()}_EXPORTER": "none"}))
+    assert f"NO_PROVIDER {signal}\n" in proc.stdout
+    for other, received in _RECEIVED.items():
+        if other != signal:
+            _poll(lambda r=received: r(stack, off) or None, f"the service's {other}")
+    on = _service(f"some-{signal}")
+    _run(SELECTED, _env(stack, on))
+    _poll(lambda: _RECEIVED[signal](stack, on) or None, f"the next service's {signal}")
+    assert not _RECEIVED[signal](stack, off)
+
+
+def test_otlp_and_console_exporters_both_get_the_span(stack: RunningStack) -> None:
+    """OTEL_TRACES_EXPORTER=otlp,console: the span is printed as JSON on stdout and
+    reaches the collector with the same trace id."""
+    service = _service("tee")
+    proc = _run(SELECTED, _env(stack, service, OTEL_TRACES_EXPORTER="otlp,console"))
+    printed = json.loads(proc.stdout[proc.stdout.index("{") :])
+    assert printed["name"] == "selected-request"
+    spans = _poll(lambda: _spans(stack, service) or None, "the span at the collector")
+    assert [s["name"] for s in spans] == ["selected-request"]
+    assert "0x" + spans[0]["traceId"] == printed["context"]["trace_id"]

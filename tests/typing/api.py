@@ -39,8 +39,8 @@ def configure() -> Telemetry:
         export_timeout=5.0,
         shutdown_timeout=2,
         traces=TracesOptions(sampler="parentbased_traceidratio", sampler_arg=0.25),
-        metrics=MetricsOptions(export_interval=10.0, prometheus_port=9464),
-        logs=LogsOptions(level="WARNING", console="json", max_queue_size=4096),
+        metrics=MetricsOptions(export_interval=10.0, prometheus_port=9464, exporter="none"),
+        logs=LogsOptions(level="WARNING", console="json", exporter=("otlp", "console")),
         instrumentations=InstrumentationOptions(redis=False, excluded_urls=("/healthz",)),
         gc_freeze=False,
     )

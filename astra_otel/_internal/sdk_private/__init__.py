@@ -17,6 +17,7 @@ The logs SDK only exists under private module names (``opentelemetry.sdk._logs``
 from __future__ import annotations
 
 from astra_otel._internal.sdk_private._api import (
+    ConsoleLogRecordExporter,
     Gauge,
     InMemoryLogRecordExporter,
     LoggerProvider,
@@ -51,6 +52,7 @@ from astra_otel._internal.sdk_private._spans import (
 
 __all__ = [
     "HOOKS",
+    "ConsoleLogRecordExporter",
     "Gauge",
     "Hook",
     "InMemoryLogRecordExporter",

@@ -25,7 +25,11 @@ try:
         ReadableLogRecord,
         ReadWriteLogRecord,
     )
-    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, LogRecordExportResult
+    from opentelemetry.sdk._logs.export import (
+        ConsoleLogRecordExporter,
+        InMemoryLogRecordExporter,
+        LogRecordExportResult,
+    )
 except ImportError as exc:  # the logs SDK moved or renamed a class: logs are off (see below)
     _LOGS_ERROR = exc
 
@@ -37,10 +41,11 @@ except ImportError as exc:  # the logs SDK moved or renamed a class: logs are of
 
     LogRecord = SeverityNumber = LoggerProvider = LogRecordProcessor = _Unavailable  # type: ignore[assignment,misc]
     ReadableLogRecord = ReadWriteLogRecord = InMemoryLogRecordExporter = _Unavailable  # type: ignore[assignment,misc]
-    LogRecordExportResult = _Unavailable  # type: ignore[assignment,misc]
+    LogRecordExportResult = ConsoleLogRecordExporter = _Unavailable  # type: ignore[assignment,misc]
     set_logger_provider = _Unavailable  # type: ignore[assignment]
 
 __all__ = [
+    "ConsoleLogRecordExporter",
     "Gauge",
     "InMemoryLogRecordExporter",
     "LogRecord",

@@ -24,7 +24,8 @@ from astra_otel._config.settings import Settings, load_settings
 from astra_otel._internal.config_docs import conformance_rows
 from astra_otel.testing import capture_telemetry
 
-# One valid, non-default value per standard variable we read, and where it must land.
+# One valid, non-default value per standard variable we read, and where it must land
+# (TLS files must exist and go with an https:// endpoint: EXTRA gives what they need).
 SAMPLES: dict[str, tuple[str, str, object]] = {
     "OTEL_SDK_DISABLED": ("true", "enabled", False),
     "OTEL_SERVICE_NAME": ("conformance", "service_name", "conformance"),
@@ -58,6 +59,21 @@ for _signal in setup_params.SIGNALS:
     )
     SAMPLES[f"OTEL_EXPORTER_OTLP_{_up}_TIMEOUT"] = ("1500", f"{_signal}.export.timeout", 1.5)
     SAMPLES[f"OTEL_{_up}_EXPORTER"] = ("otlp,console", f"{_signal}.exporter", ("otlp", "console"))
+EXTRA: dict[str, dict[str, str]] = {}
+_HTTPS = {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://127.0.0.1:4318"}
+for _scope, _signal in (("", "traces"), *((f"{s.upper()}_", s) for s in setup_params.SIGNALS)):
+    _cert = f"OTEL_EXPORTER_OTLP_{_scope}CLIENT_CERTIFICATE"
+    _key = f"OTEL_EXPORTER_OTLP_{_scope}CLIENT_KEY"
+    SAMPLES[f"OTEL_EXPORTER_OTLP_{_scope}CERTIFICATE"] = (
+        __file__,
+        f"{_signal}.export.certificate",
+        __file__,
+    )
+    SAMPLES[_cert] = (__file__, f"{_signal}.export.client_certificate", __file__)
+    SAMPLES[_key] = (__file__, f"{_signal}.export.client_key", __file__)
+    EXTRA[f"OTEL_EXPORTER_OTLP_{_scope}CERTIFICATE"] = _HTTPS
+    EXTRA[_cert] = {**_HTTPS, _key: __file__}
+    EXTRA[_key] = {**_HTTPS, _cert: __file__}
 for _prefix, _signal in (("OTEL_BSP", "traces"), ("OTEL_BLRP", "logs")):
     SAMPLES[f"{_prefix}_SCHEDULE_DELAY"] = ("250", f"{_signal}.schedule_delay", 0.25)
     SAMPLES[f"{_prefix}_EXPORT_TIMEOUT"] = ("3000", f"{_signal}.batch_export_timeout", 3.0)
@@ -84,7 +100,7 @@ def test_the_table_has_a_case_for_every_standard_variable() -> None:
 def test_standard_variable_is_read(var: str) -> None:
     """The variable sets its setting (its value differs from the default's)."""
     raw, path, expected = SAMPLES[var]
-    assert _read(load_settings({}, {var: raw}), path) == expected
+    assert _read(load_settings({}, {**EXTRA.get(var, {}), var: raw}), path) == expected
     assert _read(load_settings({}, {}), path) != expected
 
 

@@ -10,7 +10,7 @@ Telemetry settings come from the standard ``OTEL_*`` / ``ASTRA_OTEL_*`` variable
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from astra_otel.demo.server import DemoConfig, run
 
@@ -35,6 +35,25 @@ def _nonneg(raw: str) -> float:
     return value
 
 
+# Each option sets the DemoConfig field of its name (``--redis-url`` -> ``redis_url``) and
+# defaults to that field's default: (argument type, help).
+_OPTIONS: dict[str, tuple[Callable[[str], object], str]] = {
+    "host": (
+        str,
+        "bind address of the API and the downstream (default 127.0.0.1; 0.0.0.0 only "
+        "in a container)",
+    ),
+    "port": (_port, "API port (127.0.0.1)"),
+    "downstream_port": (_port, "downstream feed port (127.0.0.1)"),
+    "redis_url": (str, "Redis URL"),
+    "database_url": (str, "SQLAlchemy database URL"),
+    "traffic_rps": (_nonneg, "generated requests per second (0 disables the generator)"),
+    "traffic_duration": (_nonneg, "stop generating after this many seconds"),
+    "traffic_max_requests": (int, "stop generating after this many requests"),
+    "service_name": (str, "service.name of the telemetry"),
+}
+
+
 def build_parser(prog: str = "python -m astra_otel.demo") -> argparse.ArgumentParser:
     """The demo's argument parser (also used by ``astra-otel demo``)."""
     parser = argparse.ArgumentParser(
@@ -42,44 +61,9 @@ def build_parser(prog: str = "python -m astra_otel.demo") -> argparse.ArgumentPa
         description="Demo AstraGuard API, its downstream feed and a bounded traffic generator, "
         "all sending telemetry through astra_otel.setup().",
     )
-    parser.add_argument(
-        "--host",
-        default=_DEFAULTS.host,
-        help="bind address of the API and the downstream (default 127.0.0.1; 0.0.0.0 only "
-        "in a container)",
-    )
-    parser.add_argument("--port", type=_port, default=_DEFAULTS.port, help="API port (127.0.0.1)")
-    parser.add_argument(
-        "--downstream-port",
-        type=_port,
-        default=_DEFAULTS.downstream_port,
-        help="downstream feed port (127.0.0.1)",
-    )
-    parser.add_argument("--redis-url", default=_DEFAULTS.redis_url, help="Redis URL")
-    parser.add_argument(
-        "--database-url", default=_DEFAULTS.database_url, help="SQLAlchemy database URL"
-    )
-    parser.add_argument(
-        "--traffic-rps",
-        type=_nonneg,
-        default=_DEFAULTS.traffic_rps,
-        help="generated requests per second (0 disables the generator)",
-    )
-    parser.add_argument(
-        "--traffic-duration",
-        type=_nonneg,
-        default=_DEFAULTS.traffic_duration,
-        help="stop generating after this many seconds",
-    )
-    parser.add_argument(
-        "--traffic-max-requests",
-        type=int,
-        default=_DEFAULTS.traffic_max_requests,
-        help="stop generating after this many requests",
-    )
-    parser.add_argument(
-        "--service-name", default=_DEFAULTS.service_name, help="service.name of the telemetry"
-    )
+    for name, (kind, text) in _OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=kind, default=getattr(_DEFAULTS, name), help=text)
     parser.add_argument(
         "--no-chaos",
         dest="chaos",
@@ -94,18 +78,7 @@ def parse_config(
 ) -> DemoConfig:
     """Parse ``argv`` into a :class:`DemoConfig`."""
     ns = build_parser(prog).parse_args(argv)
-    return DemoConfig(
-        host=ns.host,
-        port=ns.port,
-        downstream_port=ns.downstream_port,
-        redis_url=ns.redis_url,
-        database_url=ns.database_url,
-        traffic_rps=ns.traffic_rps,
-        traffic_duration=ns.traffic_duration,
-        traffic_max_requests=ns.traffic_max_requests,
-        service_name=ns.service_name,
-        chaos=ns.chaos,
-    )
+    return DemoConfig(**{name: getattr(ns, name) for name in (*_OPTIONS, "chaos")})
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "python -m astra_otel.demo") -> int:

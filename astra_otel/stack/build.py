@@ -174,12 +174,9 @@ def _ensure_builder(settings: StackSettings, env: Mapping[str, str], go: Path, s
     return builder
 
 
-def _build_collector(settings: StackSettings, environ: Mapping[str, str], say: Say) -> Path:
-    target = collector_binary(settings)
-    if target.exists():
-        return target
-    go = _go(environ)
-    env = _go_env(settings, environ, go)
+def _build_collector(
+    settings: StackSettings, env: Mapping[str, str], go: Path, target: Path, say: Say
+) -> None:
     builder = _ensure_builder(settings, env, go, say)
     work = target.parent / "src"
     if work.exists():
@@ -201,15 +198,11 @@ def _build_collector(settings: StackSettings, environ: Mapping[str, str], say: S
     built = work / str(manifest["dist"]["name"])
     built.replace(target)
     shutil.rmtree(work, ignore_errors=True)
-    return target
 
 
-def _build_jaeger(settings: StackSettings, environ: Mapping[str, str], say: Say) -> Path:
-    target = jaeger_binary(settings)
-    if target.exists():
-        return target
-    go = _go(environ)
-    env = _go_env(settings, environ, go)
+def _build_jaeger(
+    settings: StackSettings, env: Mapping[str, str], go: Path, target: Path, say: Say
+) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     say("building Jaeger v2 from collector/jaeger (cold: ~10-30 min on 2 cores)")
@@ -229,7 +222,6 @@ def _build_jaeger(settings: StackSettings, environ: Mapping[str, str], say: Say)
         say=say,
     )
     partial.replace(target)
-    return target
 
 
 def _ensure_packages(environ: Mapping[str, str], say: Say) -> None:
@@ -265,8 +257,12 @@ def ensure_binaries(
     with _build_lock(settings):
         if "prometheus" in components or "redis" in components:
             _ensure_packages(environ, say)
-        if "collector" in components:
-            _build_collector(settings, environ, say)
-        if "jaeger" in components:
-            _build_jaeger(settings, environ, say)
+        go_builds = (
+            ("collector", collector_binary(settings), _build_collector),
+            ("jaeger", jaeger_binary(settings), _build_jaeger),
+        )
+        for name, target, build in go_builds:
+            if name in components and not target.exists():
+                go = _go(environ)
+                build(settings, _go_env(settings, environ, go), go, target, say)
     return locate_binaries(settings, environ)

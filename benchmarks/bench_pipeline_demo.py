@@ -21,11 +21,7 @@ telemetry; only 2xx answers are counted all the same.
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,49 +31,15 @@ import requests
 
 from benchmarks.__main__ import Options, Result
 from benchmarks.bench_pipeline_common import bench_stack, cpu_seconds, say
+from benchmarks.http_load import free_port, server, wrk
 from tests._support.stack import RunningStack
 
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 ROUTE = "/api/v1/satellites/sat-bench-1/analyze"
 CONNECTIONS = 16  # throughput at 16 connections, as in the setup issue
 RPS_TARGET = 1.5  # as in the setup issue: ours >= 1.5x the stock configuration's req/s
 P99_TARGET = 10.0  # and p99 at one connection <= 10x the telemetry-off p99
 MODES = ("off", "stock", "on", "noexport")
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 _POST = 'wrk.method = "POST"\n'
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wrk(url: str, script: Path, connections: int, seconds: int) -> tuple[float, float, int, int]:
-    """(successful requests/s, p99 seconds, non-2xx count, all requests) from one bounded
-    wrk run."""
-    out = subprocess.run(
-        [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    total = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", out)
-    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s|m)\b", out)
-    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    if total is None or p99 is None:
-        msg = f"cannot parse wrk output:\n{out}"
-        raise RuntimeError(msg)
-    failed = int(errors.group(1)) if errors else 0
-    # Only successful requests count: chaos faults fail fast and would inflate the rate.
-    elapsed = float(total.group(2)) * _UNITS[total.group(3)]
-    return (
-        (int(total.group(1)) - failed) / elapsed,
-        float(p99.group(1)) * _UNITS[p99.group(2)],
-        failed,
-        int(total.group(1)),
-    )
 
 
 def _round(
@@ -85,7 +47,7 @@ def _round(
 ) -> tuple[float, float, float]:
     """(2xx requests/s at 16 connections, p99 at 1 connection, CPU seconds per request of
     the demo process at 1 connection)."""
-    port, downstream = _free_port(), _free_port()
+    port, downstream = free_port(), free_port()
     env = {
         **os.environ,
         "OTEL_EXPORTER_OTLP_ENDPOINT": stack.otlp_grpc,
@@ -101,30 +63,23 @@ def _round(
     command += ["--downstream-port", str(downstream), "--redis-url", stack.redis_url]
     command += ["--database-url", f"sqlite:///{state / f'{mode}-{port}.db'}"]
     command += ["--traffic-rps", "0", "--service-name", f"bench-demo-{mode}", "--no-chaos"]
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    ) as server:
-        try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):  # bounded: 30 s
-                try:
-                    if requests.get(f"{base}/healthz", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                time.sleep(0.1)
-            _wrk(base + ROUTE, script, CONNECTIONS, 1)  # warm-up
-            rps, _, errors_rps, _ = _wrk(base + ROUTE, script, CONNECTIONS, seconds)
-            cpu0 = cpu_seconds(server.pid)
-            _, p99, errors_p99, requests_p99 = _wrk(base + ROUTE, script, 1, seconds)
-            cpu = (cpu_seconds(server.pid) - cpu0) / max(requests_p99, 1)
-        finally:
-            server.terminate()
+    with server(command, env) as demo:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):  # bounded: 30 s
             try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+                if requests.get(f"{base}/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        wrk(base + ROUTE, CONNECTIONS, 1, script=script)  # warm-up
+        # Only successful requests count: chaos faults fail fast and would inflate it.
+        loaded = wrk(base + ROUTE, CONNECTIONS, seconds, script=script)
+        cpu0 = cpu_seconds(demo.pid)
+        single = wrk(base + ROUTE, 1, seconds, script=script)
+        cpu = (cpu_seconds(demo.pid) - cpu0) / max(single.requests, 1)
+    rps, p99 = loaded.ok_rps, single.p99_s
+    errors_rps, errors_p99 = loaded.non_2xx, single.non_2xx
     say(
         f"demo {mode:8}: {rps:.1f} 2xx req/s ({CONNECTIONS} conns), "
         f"p99 {p99 * 1e3:.1f} ms (1 conn), CPU {cpu * 1e3:.2f} ms/request (1 conn), "

@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.redaction import sanitize_value
 from benchmarks.__main__ import Options, Result
+from benchmarks.bench_pipeline_emitter import set_attributes
 
 BATCH = 512
 
@@ -29,11 +30,7 @@ def _spans(n: int) -> tuple[ReadableSpan, ...]:
     tracer = provider.get_tracer("bench")
     for i in range(n):
         with tracer.start_as_current_span("bench.op") as span:
-            span.set_attribute("bench.index", i)
-            span.set_attribute("bench.kind", "throughput")
-            span.set_attribute("http.request.method", "GET")
-            span.set_attribute("url.path", "/api/v1/items")
-            span.set_attribute("http.response.status_code", 200)
+            set_attributes(span, i)
     provider.shutdown()
     return exporter.get_finished_spans()
 

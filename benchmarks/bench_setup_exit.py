@@ -4,13 +4,9 @@ does the same work, prints READY, then returns from main; we time READY -> proce
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import textwrap
-import time
-
 from benchmarks.__main__ import Options, Result
+from benchmarks.http_load import free_port
+from tests._support.exit_timing import time_exit
 
 DEADLINE = 5.0
 MARGIN = 0.5
@@ -66,38 +62,11 @@ logging.getLogger().addHandler(LoggingHandler(logger_provider=lp))
 )
 
 
-def _unused_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _exit_time(code: str, endpoint: str) -> float:
-    with subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code), endpoint],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("READY"):
-            msg = f"benchmark program failed before READY: {line!r}"
-            raise RuntimeError(msg)
-        ready = time.monotonic()
-        try:
-            proc.wait(timeout=LIMIT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        return time.monotonic() - ready
-
-
 def run(options: Options) -> list[Result]:
     """Time both programs against a port where nothing listens."""
-    endpoint = f"http://127.0.0.1:{_unused_port()}"
-    ours = _exit_time(OURS, endpoint)
-    raw = _exit_time(RAW, endpoint)
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    ours = time_exit(OURS, endpoint, limit=LIMIT_S).seconds
+    raw = time_exit(RAW, endpoint, limit=LIMIT_S).seconds
     return [
         Result(
             "exit time, collector down",

@@ -13,22 +13,19 @@ server program the benchmark starts.
 
 from __future__ import annotations
 
-import re
-import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from typing import Any
 
 from benchmarks.__main__ import Options, Result
+from benchmarks.http_load import WrkRun, free_port, server, wrk
 
 MODES = ("bare", "stock", "ours", "ours-no-gc-freeze")
 RPS_TARGET = 1.5
 ROUNDS = 3
 P99_TARGET = 10.0
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
 
 
 # --- the server program -------------------------------------------------------------------
@@ -108,12 +105,6 @@ def serve(mode: str, port: int, sink: str) -> None:
 # --- the load side ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_up(port: int, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,54 +117,20 @@ def _wait_up(port: int, timeout: float = 60.0) -> None:
     raise RuntimeError(msg)
 
 
-_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
-
-
-def _wrk(port: int, connections: int, seconds: int) -> tuple[float, float]:
-    """(requests/s, p99 seconds) from one bounded wrk run."""
-    out = subprocess.run(
-        [
-            WRK,
-            f"-t{min(connections, 2)}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "5s",
-            f"http://127.0.0.1:{port}/",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=True,
-    ).stdout
-    rps_match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p99_match = re.search(r"\s99%\s+([\d.]+)(us|ms|s|m)\b", out)
-    if rps_match is None or p99_match is None:
-        msg = f"cannot parse wrk output:\n{out}"
-        raise RuntimeError(msg)
-    return float(rps_match.group(1)), float(p99_match.group(1)) * _UNITS[p99_match.group(2)]
+def _load(port: int, connections: int, seconds: int) -> WrkRun:
+    """One bounded wrk run against the server (up to 2 threads, 5 s request timeout)."""
+    url = f"http://127.0.0.1:{port}/"
+    return wrk(url, connections, seconds, threads=min(connections, 2), timeout="5s")
 
 
 def _measure(mode: str, sink: str, seconds: int) -> tuple[float, float]:
-    port = _free_port()
-    with subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_setup_fastapi", "serve", mode, str(port), sink],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    ) as server:
-        try:
-            _wait_up(port)
-            _wrk(port, 16, 2)  # warm-up
-            rps, _ = _wrk(port, 16, seconds)
-            _, p99 = _wrk(port, 1, seconds)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    port = free_port()
+    command = [sys.executable, "-m", "benchmarks.bench_setup_fastapi", "serve", mode]
+    with server([*command, str(port), sink]):
+        _wait_up(port)
+        _load(port, 16, 2)  # warm-up
+        rps = _load(port, 16, seconds).rps
+        p99 = _load(port, 1, seconds).p99_s
     return rps, p99
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from astra_otel.testing import OtlpHttpSink
 
-from _exit_timing import timed_exit
+from _support.exit_timing import timed_exit
 
 
 def _unused_port() -> int:

@@ -21,7 +21,7 @@ import requests
 
 from astra_otel._config.params import environ_snapshot
 
-from _exit_timing import timed_exit
+from _support.exit_timing import timed_exit
 from _support.stack import RunningStack, wait_for
 
 _poll = wait_for

@@ -235,11 +235,19 @@ class OtlpHttpSink:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
+                from google.protobuf.message import DecodeError  # type: ignore[import-untyped]  # noqa: PLC0415
+
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
                 signal = self.path.rstrip("/").rsplit("/", 1)[-1]
-                if signal in sink.requests:
-                    sink._record(signal, body)
+                try:
+                    if signal in sink.requests:
+                        sink._record(signal, body)
+                except DecodeError:  # as a collector answers a request it cannot parse
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")

@@ -32,6 +32,8 @@ class SignalStats:
     signal: str
     exported: int = 0
     failed: int = 0
+    # Items sent (again) through the SDK's own exporter because our fast path failed.
+    sdk_fallback: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     queued: Callable[[], int] = field(default=lambda: 0)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -41,6 +43,11 @@ class SignalStats:
         """Count ``n`` items lost for ``reason`` (``queue_full``, ``export_failed``)."""
         with self.lock:
             self.dropped[reason] = self.dropped.get(reason, 0) + n
+
+    def count_fallback(self, n: int) -> None:
+        """Count ``n`` items handed to the SDK's own exporter after our path failed."""
+        with self.lock:
+            self.sdk_fallback += n
 
     def count_export(self, n: int, ok: bool) -> None:
         """Count the outcome of one export of ``n`` items (and tell the export status)."""
@@ -66,6 +73,7 @@ class SignalStats:
         self.lock = threading.Lock()
         self.exported = 0
         self.failed = 0
+        self.sdk_fallback = 0
         self.dropped = {}
         if self.status is not None:
             self.status.reset()

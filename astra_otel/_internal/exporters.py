@@ -27,6 +27,8 @@ __all__ = [
     "console_exporter",
     "log_exporter",
     "metric_exporter",
+    "sdk_log_exporter",
+    "sdk_span_exporter",
     "span_exporter",
     "watch_requests",
 ]
@@ -35,11 +37,20 @@ E = TypeVar("E")
 
 
 class ExporterSlot(Generic[E]):
-    """Holds one exporter, created on first use; a forked child gets a new one."""
+    """Holds one exporter, created on first use; a forked child gets a new one.
 
-    def __init__(self, factory: Callable[[], E]) -> None:
+    With a ``fallback`` factory (the SDK's own exporter for the same destination) it also
+    holds that one, created only when :meth:`fallback` is first asked for. A primary
+    exporter that could not be created is not retried (its error is raised again): our
+    fast path's construction failing is not something time fixes.
+    """
+
+    def __init__(self, factory: Callable[[], E], fallback: Callable[[], E] | None = None) -> None:
         self._factory = factory
+        self._fallback_factory = fallback
         self._exporter: E | None = None
+        self._fallback: E | None = None
+        self._error: Exception | None = None
         self._lock = threading.Lock()
 
     def get(self) -> E:
@@ -47,22 +58,44 @@ class ExporterSlot(Generic[E]):
         exporter = self._exporter
         if exporter is None:
             with self._lock:
+                if self._error is not None:
+                    raise self._error
                 if self._exporter is None:
-                    self._exporter = self._factory()
+                    try:
+                        self._exporter = self._factory()
+                    except Exception as exc:
+                        if self._fallback_factory is not None:
+                            self._error = exc
+                        raise
                 exporter = self._exporter
         return exporter
 
+    def fallback(self) -> E:
+        """The SDK's own exporter (created now if needed); without a fallback factory,
+        the primary one."""
+        if self._fallback_factory is None:
+            return self.get()
+        exporter = self._fallback
+        if exporter is None:
+            with self._lock:
+                if self._fallback is None:
+                    self._fallback = self._fallback_factory()
+                exporter = self._fallback
+        return exporter
+
     def shutdown(self) -> None:
-        """Shut the exporter down (aborts an OTLP retry wait); never raises."""
-        exporter = self._exporter
-        if exporter is not None:
-            with contextlib.suppress(Exception):  # shutdown is best-effort by contract
-                exporter.shutdown()  # type: ignore[attr-defined]  # every SDK exporter has it
+        """Shut the exporters down (aborts an OTLP retry wait); never raises."""
+        for exporter in (self._exporter, self._fallback):
+            if exporter is not None:
+                with contextlib.suppress(Exception):  # shutdown is best-effort by contract
+                    exporter.shutdown()  # type: ignore[attr-defined]  # every SDK exporter has it
 
     def after_fork_in_child(self) -> None:
-        """Forget the parent's exporter without touching its sockets/threads."""
+        """Forget the parent's exporters without touching their sockets/threads."""
         self._lock = threading.Lock()
         self._exporter = None
+        self._fallback = None
+        self._error = None
 
 
 def _common(export: ExportSettings, timeout: float) -> dict[str, Any]:
@@ -115,11 +148,15 @@ def _http_extra() -> dict[str, Any]:
     return {"compression": Compression.NoCompression, "session": session}
 
 
-def _encoded_exporter(signal: str, export: ExportSettings, timeout: float) -> Any:
+def _exporter(signal: str, export: ExportSettings, timeout: float, *, ours: bool) -> Any:
     if export.protocol == "grpc":
-        grpc_class = sdk_private.grpc_exporter_class(signal)
+        grpc_class = (
+            sdk_private.grpc_exporter_class(signal) if ours else sdk_private.sdk_grpc_class(signal)
+        )
         return grpc_class(**_common(export, timeout), **_grpc_extra(export))
-    http_class = sdk_private.http_exporter_class(signal)
+    http_class = (
+        sdk_private.http_exporter_class(signal) if ours else sdk_private.sdk_http_class(signal)
+    )
     return http_class(**_common(export, timeout), **_http_extra(), **_http_tls(export))
 
 
@@ -130,12 +167,23 @@ def span_exporter(export: ExportSettings, timeout: float) -> Any:
     the pipeline uses with :class:`~astra_otel._internal.otlp_spans.SpanEncoder`, unless
     the installed SDK does not let us send our own bytes (then it is the SDK's exporter).
     """
-    return _encoded_exporter("traces", export, timeout)
+    return _exporter("traces", export, timeout, ours=True)
 
 
 def log_exporter(export: ExportSettings, timeout: float) -> Any:
     """An OTLP log exporter for ``export`` (with ``export_encoded``, as for spans)."""
-    return _encoded_exporter("logs", export, timeout)
+    return _exporter("logs", export, timeout, ours=True)
+
+
+def sdk_span_exporter(export: ExportSettings, timeout: float) -> Any:
+    """The SDK's own OTLP span exporter class, with the same arguments: the path a batch
+    takes when anything in ours fails."""
+    return _exporter("traces", export, timeout, ours=False)
+
+
+def sdk_log_exporter(export: ExportSettings, timeout: float) -> Any:
+    """The SDK's own OTLP log exporter class, with the same arguments."""
+    return _exporter("logs", export, timeout, ours=False)
 
 
 def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> Any:

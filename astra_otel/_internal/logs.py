@@ -13,7 +13,6 @@ import json
 import logging
 import time
 import traceback
-from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -25,7 +24,6 @@ from astra_otel._config.settings import LogsSettings
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
-from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.sdk_private import (
     LoggerProvider,
     LogRecord,
@@ -35,6 +33,7 @@ from astra_otel._internal.sdk_private import (
     ReadWriteLogRecord,
     SeverityNumber,
 )
+from astra_otel._internal.send_path import SendPath
 
 __all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
 
@@ -150,6 +149,16 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
         self._resource = resource
         self._convert = _Converter(resource)
         self._encoder = LogEncoder(resource, _attributes, _severity_of)
+        # The records the SDK's own processors export, for exporters that are not ours
+        # (in-memory in tests, the console) and for any batch our path fails on.
+        self._export = SendPath(
+            what="log records",
+            slot=slot,
+            stats=stats,
+            encode=lambda batch: self._encoder.encode(batch),  # noqa: PLW0108  # looked up late
+            sdk_items=lambda batch: [_readable(self._convert(item), resource) for item in batch],
+            success=LogRecordExportResult.SUCCESS,
+        )
         self.batcher: Batcher[_Pending | ReadWriteLogRecord] = Batcher(
             name="astra-otel-logs",
             export=self._export,
@@ -159,17 +168,6 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
             schedule_delay=settings.schedule_delay,
         )
         self.put = self.batcher.put
-
-    def _export(self, batch: Sequence[_Pending | ReadWriteLogRecord]) -> bool:
-        exporter = self._slot.get()
-        if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
-            payload = encode_or_none(self._encoder.encode, batch, "log records")
-            if payload is not None:
-                return bool(exporter.export_encoded(payload, len(batch)))
-        # Other exporters (in-memory in tests, the console), or a batch our encoder failed
-        # on: the records the SDK's own processors export.
-        records = [_readable(self._convert(item), self._resource) for item in batch]
-        return exporter.export(records) is LogRecordExportResult.SUCCESS
 
     def on_emit(self, log_record: ReadWriteLogRecord) -> None:
         """Queue a record emitted through the OpenTelemetry Logs API."""

@@ -21,6 +21,8 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import SpanContext
 
 from astra_otel._internal.otlp_wire import (
+    LOG_NULLS,
+    SPAN_NULLS,
     AttributeCache,
     ObjectCache,
     ResourceGroups,
@@ -30,6 +32,7 @@ from astra_otel._internal.otlp_wire import (
     length_prefixed,
     resource_bytes,
     scope_bytes,
+    value_field,
 )
 from astra_otel._internal.sdk_private import ReadWriteLogRecord, attributes_dict
 
@@ -54,11 +57,11 @@ def _ids(trace_id: int, span_id: int, flags: int) -> list[bytes]:
 
 def _body(body: Any) -> bytes:
     try:
-        return any_value(body)
+        return value_field(b"\x2a", body, LOG_NULLS)
     except Exception:
         # The SDK's encoder raises here and the whole batch is lost; keep the record,
         # with the body's text.
-        return any_value(str(body))
+        return value_field(b"\x2a", str(body))
 
 
 class LogEncoder:
@@ -77,9 +80,10 @@ class LogEncoder:
         self._resource = resource
         self._attributes_of = attributes_of
         self._severity_of = severity_of
-        self._attrs = AttributeCache()
-        self._resources = ObjectCache(lambda r: resource_bytes(self._attrs, r))
-        self._scopes = ObjectCache(lambda s: scope_bytes(self._attrs, s))
+        self._attrs = AttributeCache(nulls=LOG_NULLS)
+        self._plain_attrs = AttributeCache(nulls=SPAN_NULLS)  # resources and scopes
+        self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
+        self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
         self._bridge_scopes: dict[str, InstrumentationScope] = {}
         self._severities: dict[tuple[int, str], bytes] = {}
         self._plain = attributes_dict()
@@ -128,7 +132,7 @@ class LogEncoder:
         if severity:
             parts.append(field_varint(b"\x10", severity))
         parts.append(field_string(b"\x1a", rec.severity_text or ""))
-        parts.append(b"\x2a" + length_prefixed(_body(rec.body)))
+        parts.append(_body(rec.body))
         parts += self._attrs.encode(b"\x32", self._plain(rec.attributes))
         parts.append(field_varint(b"\x38", item.dropped_attributes))
         parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))

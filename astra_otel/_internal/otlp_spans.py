@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from astra_otel._internal import sdk_private
 from astra_otel._internal.otlp_wire import (
+    SPAN_NULLS,
     AttributeCache,
     ObjectCache,
     ResourceGroups,
@@ -71,8 +72,8 @@ class SpanEncoder:
     """
 
     def __init__(self, sanitize: Callable[[str, Any], Any] | None = None) -> None:
-        self._attrs = AttributeCache(sanitize=sanitize)
-        self._plain_attrs = AttributeCache()
+        self._attrs = AttributeCache(sanitize=sanitize, nulls=SPAN_NULLS)
+        self._plain_attrs = AttributeCache(nulls=SPAN_NULLS)
         self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
         self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
         self._names: dict[str, bytes] = {}

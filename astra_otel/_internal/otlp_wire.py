@@ -13,17 +13,21 @@ Field numbers come from ``opentelemetry/proto/common/v1/common.proto`` and
 
 from __future__ import annotations
 
+import enum
+import importlib.metadata
 import logging
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "LOG_NULLS",
+    "SPAN_NULLS",
     "AttributeCache",
+    "Nulls",
     "ObjectCache",
     "ResourceGroups",
     "any_value",
-    "encode_or_none",
     "field_bytes",
     "field_string",
     "field_varint",
@@ -31,6 +35,7 @@ __all__ = [
     "length_prefixed",
     "resource_bytes",
     "scope_bytes",
+    "value_field",
     "varint",
 ]
 
@@ -148,9 +153,71 @@ def any_value(value: Any) -> bytes:
     return result
 
 
-def key_value(key: str, value: Any) -> bytes:
+class Nulls(enum.Enum):
+    """What ``None`` inside a value becomes, as the installed SDK's encoder has it.
+
+    ``EMPTY`` (SDK >= 1.43, every signal): an empty ``AnyValue``. Before 1.43 the SDK had
+    two rules: ``REJECT`` (spans, resources, scopes) makes the whole attribute
+    unencodable (dropped with the ERROR record), and ``OMIT`` (log records) leaves the
+    ``KeyValue``'s value (or the record's body) out, with an empty ``AnyValue`` for an
+    array element.
+    """
+
+    EMPTY = "empty"
+    REJECT = "reject"
+    OMIT = "omit"
+
+
+def _sdk_before(major: int, minor: int) -> bool:
+    try:
+        version = importlib.metadata.version("opentelemetry-exporter-otlp-proto-common")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    return len(parts) == 2 and (parts[0], parts[1]) < (major, minor)
+
+
+_LEGACY_NULLS = _sdk_before(1, 43)
+# The rules of the installed SDK: spans (and every resource and scope), log records.
+SPAN_NULLS = Nulls.REJECT if _LEGACY_NULLS else Nulls.EMPTY
+LOG_NULLS = Nulls.OMIT if _LEGACY_NULLS else Nulls.EMPTY
+
+
+def _legacy_value(value: Any, omit: bool) -> bytes | None:
+    """``AnyValue`` body under the SDK < 1.43 rules (``None``: no value at all)."""
+    if value is None:
+        if omit:
+            return None
+        raise TypeError(f"Invalid type {type(value)} of value {value}")  # the SDK's words
+    if isinstance(value, (bool, str, int, float, bytes)):
+        return any_value(value)
+    if isinstance(value, Sequence):
+        # A None element: an empty AnyValue where nulls are omitted, else it raises.
+        items = b"".join(
+            b"\x0a" + length_prefixed(b"" if v is None and omit else _legacy_value(v, omit) or b"")
+            for v in value
+        )
+        return b"\x2a" + length_prefixed(items)
+    if isinstance(value, Mapping):
+        pairs = b"".join(
+            b"\x0a" + length_prefixed(key_value(str(k), v, Nulls.OMIT if omit else Nulls.REJECT))
+            for k, v in value.items()
+        )
+        return b"\x32" + length_prefixed(pairs)
+    raise TypeError(f"Invalid type {type(value)} of value {value}")  # the SDK's words
+
+
+def value_field(tag: bytes, value: Any, nulls: Nulls = Nulls.EMPTY) -> bytes:
+    """``tag`` + the ``AnyValue`` of ``value``, or nothing where ``nulls`` leaves it out."""
+    if nulls is Nulls.EMPTY:
+        return tag + length_prefixed(any_value(value))
+    body = _legacy_value(value, nulls is Nulls.OMIT)
+    return b"" if body is None else tag + length_prefixed(body)
+
+
+def key_value(key: str, value: Any, nulls: Nulls = Nulls.EMPTY) -> bytes:
     """The body of a ``KeyValue`` message (key 1, value 2)."""
-    return field_string(b"\x0a", key) + b"\x12" + length_prefixed(any_value(value))
+    return field_string(b"\x0a", key) + value_field(b"\x12", value, nulls)
 
 
 _CACHEABLE = (str, bool, int, float)
@@ -170,10 +237,14 @@ class AttributeCache:
     """
 
     def __init__(
-        self, max_entries: int = 8192, sanitize: Callable[[str, Any], Any] | None = None
+        self,
+        max_entries: int = 8192,
+        sanitize: Callable[[str, Any], Any] | None = None,
+        nulls: Nulls = Nulls.EMPTY,
     ) -> None:
         self._cache: dict[tuple[Any, ...], bytes] = {}
         self._max = max_entries
+        self._nulls = nulls
         # Applied to each pair before it is encoded (so a cached pair was checked once).
         self._sanitize = sanitize or _as_is
 
@@ -209,7 +280,7 @@ class AttributeCache:
 
     def _pair(self, key: str, value: Any) -> bytes | None:
         try:
-            return length_prefixed(key_value(key, self._sanitize(key, value)))
+            return length_prefixed(key_value(key, self._sanitize(key, value), self._nulls))
         except Exception as error:
             # The SDK's encoder drops such a pair with exactly this record.
             _logger.exception("Failed to encode key %s: %s", key, error)
@@ -320,13 +391,3 @@ class ResourceGroups:
             out.append(b"\x0a")
             out.append(length_prefixed(b"".join(body)))
         return b"".join(out)
-
-
-def encode_or_none(encode: Callable[[Any], bytes], batch: Any, what: str) -> bytes | None:
-    """``encode(batch)``, or ``None`` (logged) if it fails: the caller then falls back to
-    the SDK's own encoding, so an object our encoder does not expect costs speed, not data."""
-    try:
-        return encode(batch)
-    except Exception:
-        _logger.warning("own OTLP encoder failed on %d %s; using the SDK's", len(batch), what)
-        return None

@@ -27,7 +27,10 @@ class SignalHealth:
 
     ``queued`` counts items not exported yet (waiting, or in the request being sent).
     ``last_error`` says what the last failed export request met (``None`` if none
-    failed), ``last_error_time`` when (Unix time, seconds).
+    failed), ``last_error_time`` when (Unix time, seconds). ``sdk_fallback`` counts items
+    sent through the SDK's own exporter because astra-otel's faster path failed on them
+    (they are also in ``exported`` or ``failed``, as that send went); non-zero means a
+    bug or an SDK change worth reporting.
     """
 
     exported: int
@@ -36,6 +39,7 @@ class SignalHealth:
     queued: int
     last_error: str | None = None
     last_error_time: float | None = None
+    sdk_fallback: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def _snapshot(stats: SignalStats | None) -> SignalHealth:
             queued=stats.queued(),
             last_error=status.last_error if status is not None else None,
             last_error_time=status.last_error_time if status is not None else None,
+            sdk_fallback=stats.sdk_fallback,
         )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.context import Context
@@ -14,9 +14,9 @@ from astra_otel._config.settings import TracesSettings
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_spans import SpanEncoder
-from astra_otel._internal.otlp_wire import encode_or_none
 from astra_otel._internal.redaction import sanitize_attributes, sanitize_value
 from astra_otel._internal.sdk_private import with_attributes
+from astra_otel._internal.send_path import SendPath
 
 __all__ = ["QueueSpanProcessor", "build_sampler", "build_tracer_provider"]
 
@@ -57,6 +57,16 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
     ) -> None:
         self._slot = slot
         self._encoder = SpanEncoder(sanitize_value)  # redacts as it encodes
+        # The SDK's own encoding, after the same redaction, for exporters that are not
+        # ours (in-memory in tests) and for any batch our path fails on.
+        self._export = SendPath(
+            what="spans",
+            slot=slot,
+            stats=stats,
+            encode=lambda batch: self._encoder.encode(batch),  # noqa: PLW0108  # looked up late
+            sdk_items=lambda batch: [_sanitized(span) for span in batch],
+            success=SpanExportResult.SUCCESS,
+        )
         self.batcher: Batcher[ReadableSpan] = Batcher(
             name="astra-otel-spans",
             export=self._export,
@@ -66,16 +76,6 @@ class QueueSpanProcessor(QueueProcessorMixin, SpanProcessor):
             schedule_delay=schedule_delay,
         )
         self._put = self.batcher.put
-
-    def _export(self, batch: Sequence[ReadableSpan]) -> bool:
-        exporter = self._slot.get()
-        if hasattr(exporter, "export_encoded"):  # our OTLP exporters: we serialize
-            payload = encode_or_none(self._encoder.encode, batch, "spans")
-            if payload is not None:
-                return bool(exporter.export_encoded(payload, len(batch)))
-        # Other exporters (in-memory in tests), or a batch our encoder failed on: the SDK's
-        # own encoding, after the same redaction.
-        return exporter.export([_sanitized(span) for span in batch]) is SpanExportResult.SUCCESS
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         """Nothing to do when a span starts."""

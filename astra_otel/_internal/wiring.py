@@ -52,6 +52,10 @@ class Sinks:
     log_exporter: Callable[[], Any]
     metric_readers: Callable[[CountingMetricExporter], list[MetricReader]]
     metric_exporter: Callable[[], Any] | None = None
+    # The SDK's own exporters for the same destinations: where a batch goes when our
+    # faster path fails on it (None: the exporter above is used as it is).
+    span_fallback: Callable[[], Any] | None = None
+    log_fallback: Callable[[], Any] | None = None
     install_exit_hooks: bool = True
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +70,11 @@ def _selected(signal: str, names: tuple[str, ...], otlp_factory: Factory) -> Fac
     return lambda: otlp.Tee(otlp_factory(), otlp.console_exporter(signal))
 
 
+def _fallback(signal: str, names: tuple[str, ...], sdk_factory: Factory) -> Factory | None:
+    """The same selection with the SDK's own OTLP exporter (``None`` without OTLP)."""
+    return _selected(signal, names, sdk_factory) if "otlp" in names else None
+
+
 def otlp_sinks(settings: Settings) -> Sinks:
     """The exporters the settings select: OTLP (timeouts bounded by the batch export
     timeouts) and/or the console."""
@@ -74,16 +83,20 @@ def otlp_sinks(settings: Settings) -> Sinks:
     def readers(exporter: CountingMetricExporter) -> list[MetricReader]:
         return [otlp_reader(m, exporter)]
 
+    span_timeout = min(t.export.timeout, t.batch_export_timeout)
+    log_timeout = min(lg.export.timeout, lg.batch_export_timeout)
     return Sinks(
         span_exporter=_selected(
-            "traces",
-            t.exporter,
-            lambda: otlp.span_exporter(t.export, min(t.export.timeout, t.batch_export_timeout)),
+            "traces", t.exporter, lambda: otlp.span_exporter(t.export, span_timeout)
         ),
         log_exporter=_selected(
-            "logs",
-            lg.exporter,
-            lambda: otlp.log_exporter(lg.export, min(lg.export.timeout, lg.batch_export_timeout)),
+            "logs", lg.exporter, lambda: otlp.log_exporter(lg.export, log_timeout)
+        ),
+        span_fallback=_fallback(
+            "traces", t.exporter, lambda: otlp.sdk_span_exporter(t.export, span_timeout)
+        ),
+        log_fallback=_fallback(
+            "logs", lg.exporter, lambda: otlp.sdk_log_exporter(lg.export, log_timeout)
         ),
         metric_readers=readers,
         metric_exporter=_selected(
@@ -154,25 +167,36 @@ class _Wiring:
         self.hooks: list[ExitHooks] = []
         self.unregister_fork: Any = None
 
-    def _slot(self, signal: str, factory: Callable[[], Any]) -> ExporterSlot[Any]:
+    def _slot(
+        self, signal: str, factory: Callable[[], Any], fallback: Callable[[], Any] | None = None
+    ) -> ExporterSlot[Any]:
         # Built now, on the caller's thread: the exporter modules get imported here and not
         # lazily on an export thread, whose module import lock a fork could copy while held
-        # (the child then deadlocks importing the same module).
+        # (the child then deadlocks importing the same module). The SDK's own exporter
+        # (same modules) is only built if a batch ever needs it.
         status = self.stats[signal].status
 
-        def watched() -> Any:
-            exporter = factory()
-            if status is not None:
-                watch_requests(exporter, status.attempt)
-            return exporter
+        def watched(make: Callable[[], Any]) -> Callable[[], Any]:
+            def build() -> Any:
+                exporter = make()
+                if status is not None:
+                    watch_requests(exporter, status.attempt)
+                return exporter
 
-        slot = ExporterSlot(watched)
-        slot.get()
+            return build
+
+        slot = ExporterSlot(watched(factory), watched(fallback) if fallback else None)
+        try:
+            slot.get()
+        except Exception:
+            if fallback is None:
+                raise
+            slot.fallback()  # ours failed (its batches will go this way): the SDK's must work
         self.slots.append(slot)
         return slot
 
     def traces(self) -> None:
-        slot = self._slot("traces", self.sinks.span_exporter)
+        slot = self._slot("traces", self.sinks.span_exporter, self.sinks.span_fallback)
         self.tracer_provider, processor = build_tracer_provider(
             self.settings.traces, self.resource, slot, self.stats["traces"]
         )
@@ -196,7 +220,7 @@ class _Wiring:
     def logs(self) -> None:
         logs = self.settings.logs
         if logs.enabled and logs.exporter and sdk_private.HOOKS["logs-sdk"].usable():
-            slot = self._slot("logs", self.sinks.log_exporter)
+            slot = self._slot("logs", self.sinks.log_exporter, self.sinks.log_fallback)
             self.logger_provider, processor = build_logger_provider(
                 self.settings.logs, self.resource, slot, self.stats["logs"]
             )

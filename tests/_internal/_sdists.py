@@ -37,8 +37,23 @@ def installed_version(python: str, distribution: str) -> str:
     return out.stdout.strip()
 
 
+def _pip(python: str) -> list[str]:
+    """A pip to download with: ``python``'s, else ours, else the system's (a venv made by
+    uv has none; an sdist is only source, any pip fetches the same file)."""
+    for candidate in (python, sys.executable, shutil.which("python3")):
+        if candidate is None:
+            continue
+        probe = subprocess.run(
+            [candidate, "-m", "pip", "--version"], capture_output=True, check=False
+        )
+        if probe.returncode == 0:
+            return [candidate, "-m", "pip"]
+    msg = "no pip to download an sdist with"
+    raise RuntimeError(msg)
+
+
 def upstream_sdist(distribution: str, version: str, python: str = sys.executable) -> Path:
-    """The unpacked sdist of ``distribution==version`` (fetched with ``python``'s pip)."""
+    """The unpacked sdist of ``distribution==version`` (fetched with pip)."""
     root = load_stack_settings(environ_snapshot()).cache_dir / "sdists"
     root.mkdir(parents=True, exist_ok=True)
     target = root / f"{distribution}-{version}"
@@ -49,7 +64,7 @@ def upstream_sdist(distribution: str, version: str, python: str = sys.executable
         _say(f"fetching the sdist of {distribution}=={version} (cached in {root})")
         with tempfile.TemporaryDirectory(dir=root) as tmp:
             download = Path(tmp) / "download"
-            pip = [python, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps"]
+            pip = [*_pip(python), "download", "--quiet", "--no-binary", ":all:", "--no-deps"]
             subprocess.run([*pip, "-d", str(download), f"{distribution}=={version}"], check=True)
             (archive,) = download.glob("*.tar.gz")
             unpacked = Path(tmp) / "unpacked"

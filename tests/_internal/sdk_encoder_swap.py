@@ -33,7 +33,7 @@ from opentelemetry.exporter.otlp.proto.common import _log_encoder as public_logs
 from opentelemetry.exporter.otlp.proto.common._internal import trace_encoder as internal_traces
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource as PbResource
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.sdk.resources import Resource
@@ -42,7 +42,7 @@ from astra_otel._internal import otlp_wire
 from astra_otel._internal.logs import _attributes, _severity_of
 from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder, status_field
-from astra_otel._internal.otlp_wire import AttributeCache, any_value
+from astra_otel._internal.otlp_wire import SPAN_NULLS, AttributeCache, Nulls, value_field
 
 _REPORT: dict[str, Any] = {"calls": {}, "mismatches": [], "outcomes": {}}
 _SDK_LOGGER = common._logger
@@ -100,23 +100,30 @@ def _compare(
 
 def _swap(
     name: str,
-    original: Callable[[Any], Any],
+    original: Callable[..., Any],
     serialize: Callable[[Any], bytes],
-    fresh: Callable[[], Callable[[Any], bytes]],
+    fresh: Callable[..., Callable[[Any], bytes]],
     parse: Callable[[bytes], Any],
-) -> Callable[[Any], Any]:
-    """A stand-in for ``original`` that checks ours against it and returns ours, parsed."""
-    warm = fresh()
+) -> Callable[..., Any]:
+    """A stand-in for ``original`` that checks ours against it and returns ours, parsed.
+
+    Keyword arguments (``allow_null`` before SDK 1.43) go to both sides: ``fresh(**kw)``
+    builds our encoder for them; one warm encoder per set of them lives for the session.
+    """
+    warm: dict[tuple[Any, ...], Callable[[Any], bytes]] = {}
     sabotage = b"\x00" if os.environ.get("ASTRA_OTEL_SWAP_SABOTAGE") == name else b""
 
-    def wrapper(data: Any) -> Any:
+    def wrapper(data: Any, **kwargs: Any) -> Any:
+        key = tuple(sorted(kwargs.items()))
+        if key not in warm:
+            warm[key] = fresh(**kwargs)
         with _captured(_SDK_LOGGER, propagate=False) as sdk_capture:
-            expected = serialize(original(data))
+            expected = serialize(original(data, **kwargs))
         with _captured(_OUR_LOGGER, propagate=False) as fresh_capture:
-            ours_fresh = fresh()(data) + sabotage
+            ours_fresh = fresh(**kwargs)(data) + sabotage
         # The warm encoder's records reach the upstream assertions (``assertLogs``).
         with _captured(_OUR_LOGGER, propagate=True) as warm_capture:
-            ours_warm = warm(data)
+            ours_warm = warm[key](data)
         _compare(
             name,
             expected,
@@ -138,9 +145,32 @@ def _log_encoder() -> Callable[[Any], bytes]:
     return LogEncoder(Resource({}), _attributes, _severity_of).encode
 
 
-def _attributes_encoder() -> Callable[[Any], bytes]:
-    cache = AttributeCache()
+def _nulls(allow_null: bool | None) -> Nulls:
+    """Our rule for the SDK's ``allow_null`` (SDK < 1.43; later ones have one rule)."""
+    if allow_null is None:
+        return SPAN_NULLS
+    return Nulls.OMIT if allow_null else Nulls.REJECT
+
+
+def _attributes_encoder(allow_null: bool | None = None) -> Callable[[Any], bytes]:
+    cache = AttributeCache(nulls=_nulls(allow_null))
     return lambda attributes: b"".join(cache.encode(b"\x0a", attributes))
+
+
+def _value_encoder(allow_null: bool | None = None) -> Callable[[Any], bytes]:
+    # As the ``value`` field of a KeyValue, so "no value" (None) has bytes too (none).
+    return lambda value: value_field(b"\x12", value, _nulls(allow_null))
+
+
+def _parse_value(data: bytes) -> Any:
+    message = KeyValue.FromString(data)
+    return message.value if message.HasField("value") else None
+
+
+def _parse_attributes(data: bytes) -> Any:
+    # SDK < 1.43 answers None for no attributes, later ones [].
+    attributes = list(PbResource.FromString(data).attributes)
+    return attributes if attributes or SPAN_NULLS is Nulls.EMPTY else None
 
 
 def _serialize(message: Any) -> bytes:
@@ -166,16 +196,16 @@ def _wrappers() -> dict[str, Callable[[Any], Any]]:
         "_encode_attributes": _swap(
             "_encode_attributes",
             common._encode_attributes,
-            lambda kvs: PbResource(attributes=kvs).SerializeToString(),
+            lambda kvs: PbResource(attributes=kvs or []).SerializeToString(),
             _attributes_encoder,
-            lambda data: list(PbResource.FromString(data).attributes),
+            _parse_attributes,
         ),
         "_encode_value": _swap(
             "_encode_value",
             common._encode_value,
-            _serialize,
-            lambda: any_value,
-            AnyValue.FromString,
+            lambda value: KeyValue(value=value).SerializeToString(),
+            _value_encoder,
+            _parse_value,
         ),
         "_encode_status": _swap(
             "_encode_status",

@@ -43,6 +43,7 @@ from astra_otel._internal.otlp_logs import BridgeItem, LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import AttributeCache, any_value, varint
 from astra_otel._internal.redaction import sanitize_value
+from astra_otel._internal.sdk_private import Delivery
 from astra_otel._internal.traces import QueueSpanProcessor
 from astra_otel.testing import OtlpHttpSink
 
@@ -190,15 +191,15 @@ def test_http_exporter_sends_encoded_requests() -> None:
     with OtlpHttpSink() as sink:
         export = _settings(f"{sink.endpoint}/v1/traces", "http/protobuf")
         exporter = span_exporter(export, timeout=5.0)
-        assert exporter.export_encoded(SpanEncoder().encode(one), len(one)) is True
+        assert exporter.export_encoded(SpanEncoder().encode(one), len(one)) is Delivery.SENT
         assert sink.span_names() == [s.name for s in one]
         logs = log_exporter(_settings(f"{sink.endpoint}/v1/logs", "http/protobuf"), 5.0)
         item = _bridge_item("app", INVALID_SPAN_CONTEXT)
         payload = LogEncoder(Resource({}), _attributes, _severity_of).encode([item])
-        assert logs.export_encoded(payload, 1) is True
+        assert logs.export_encoded(payload, 1) is Delivery.SENT
         assert sink.log_bodies() == ["m v"]
         exporter.shutdown()
-        assert exporter.export_encoded(b"", 0) is False, "refused after shutdown"
+        assert exporter.export_encoded(b"", 0) is Delivery.FAILED, "refused after shutdown"
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
@@ -234,7 +235,7 @@ def test_grpc_exporter_sends_encoded_requests_and_retries(
     spans = _spans(*_provider(Resource({"service.name": "g"})))
     exporter = span_exporter(_settings(f"http://127.0.0.1:{port}", "grpc"), timeout=10.0)
     try:
-        assert exporter.export_encoded(SpanEncoder().encode(spans), len(spans)) is True
+        assert exporter.export_encoded(SpanEncoder().encode(spans), len(spans)) is Delivery.SENT
         assert exporter.export(spans[:1]).name == "SUCCESS"
     finally:
         exporter.shutdown()

@@ -34,6 +34,7 @@ from astra_otel._internal.sdk_private._api import (
 )
 from astra_otel._internal.sdk_private._contrib import fastapi_native_settings, set_semconv_mode
 from astra_otel._internal.sdk_private._exporters import (
+    Delivery,
     grpc_exporter_class,
     http_exporter_class,
     sdk_grpc_class,
@@ -53,6 +54,7 @@ from astra_otel._internal.sdk_private._spans import (
 __all__ = [
     "HOOKS",
     "ConsoleLogRecordExporter",
+    "Delivery",
     "Gauge",
     "Hook",
     "InMemoryLogRecordExporter",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import functools
 import importlib
 import io
@@ -15,7 +16,38 @@ import requests
 
 from astra_otel._internal.sdk_private._registry import HOOKS, ON_RESET, expect, hook
 
-__all__ = ["grpc_exporter_class", "http_exporter_class", "sdk_grpc_class", "sdk_http_class"]
+__all__ = [
+    "Delivery",
+    "grpc_exporter_class",
+    "http_exporter_class",
+    "sdk_grpc_class",
+    "sdk_http_class",
+]
+
+
+class Delivery(enum.Enum):
+    """How ``export_encoded`` went.
+
+    ``FAILED``: the backend could not be reached or refused the request in a way it would
+    refuse the SDK's own (unavailable, timeout, 5xx, 429, auth, too large): counted as a
+    failure, never sent twice. ``REFUSED``: an answer that may mean our request was at
+    fault (HTTP 400; gRPC INVALID_ARGUMENT, UNIMPLEMENTED, INTERNAL: what a server says
+    when it cannot decode a request), worth one try through the SDK's own path.
+    """
+
+    SENT = "sent"
+    FAILED = "failed"
+    REFUSED = "refused"
+
+
+_REFUSED_HTTP = frozenset({400})
+_REFUSED_GRPC = frozenset({"INVALID_ARGUMENT", "UNIMPLEMENTED", "INTERNAL"})
+
+
+def _http_delivery(ok: bool, status: int | None) -> Delivery:
+    if ok:
+        return Delivery.SENT
+    return Delivery.REFUSED if status in _REFUSED_HTTP else Delivery.FAILED
 
 
 # --- OTLP exporters sending bytes we serialized ourselves ------------------------------------
@@ -48,35 +80,38 @@ def sdk_http_class(signal: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _client_send(exporter: Any, payload: bytes) -> bool:
+def _client_send(exporter: Any, payload: bytes) -> Delivery:
     """SDK >= 1.45: the exporter's HTTP client (retries, backoff, compression, headers)."""
-    return bool(exporter._client.export(payload).success)
+    result = exporter._client.export(payload)
+    return _http_delivery(bool(result.success), result.status_code)
 
 
-def _session_send(exporter: Any, payload: bytes) -> bool:
+def _session_send(exporter: Any, payload: bytes) -> Delivery:
     """SDK 1.40-1.44: ``_export(bytes, timeout)`` posts once; the retry policy of their
     ``export()`` (408/5xx/connection errors, exponential backoff with jitter, one deadline,
     shutdown aborts the wait) is applied here around it."""
     deadline = time.monotonic() + exporter._timeout
     for attempt in range(_HTTP_ATTEMPTS):
         backoff = 2**attempt * random.uniform(0.8, 1.2)  # noqa: S311  # jitter, not crypto
+        status = None
         try:
             response = exporter._export(payload, max(deadline - time.monotonic(), 0.0))
         except requests.exceptions.RequestException as error:
             retryable = isinstance(error, requests.exceptions.ConnectionError)
         else:
             if response.ok:
-                return True
-            retryable = response.status_code == 408 or 500 <= response.status_code <= 599
+                return Delivery.SENT
+            status = response.status_code
+            retryable = status == 408 or 500 <= status <= 599
         last = attempt + 1 == _HTTP_ATTEMPTS or backoff > deadline - time.monotonic()
         if not retryable or last or exporter._shutdown:
-            return False
+            return _http_delivery(False, status)
         if exporter._shutdown_in_progress.wait(backoff):
-            return False
-    return False
+            return Delivery.FAILED
+    return Delivery.FAILED
 
 
-_HTTP_SENDERS: tuple[tuple[str, Callable[[Any, bytes], bool]], ...] = (
+_HTTP_SENDERS: tuple[tuple[str, Callable[[Any, bytes], Delivery]], ...] = (
     ("client", _client_send),
     ("session", _session_send),
 )
@@ -87,10 +122,10 @@ def _http_encoded(signal: str, sender: str) -> type:
     send = dict(_HTTP_SENDERS)[sender]
 
     class Encoded(sdk_http_class(signal)):  # type: ignore[misc]  # chosen at runtime
-        def export_encoded(self, payload: bytes, count: int) -> bool:
-            """Send one serialized request (with the SDK's retries); ``True`` on success."""
+        def export_encoded(self, payload: bytes, count: int) -> Delivery:
+            """Send one serialized request (with the SDK's retries)."""
             if self._shutdown:
-                return False
+                return Delivery.FAILED
             return send(self, payload)
 
     return Encoded
@@ -122,7 +157,8 @@ def _http_sender_works(signal: str, sender: str) -> bool:
     )
     try:
         payload = b"\x0a\x00astra-otel-probe"
-        return bool(exporter.export_encoded(payload, 1)) and session.sent == [(endpoint, payload)]
+        sent = exporter.export_encoded(payload, 1)
+        return sent is Delivery.SENT and session.sent == [(endpoint, payload)]
     except Exception:
         return False
     finally:
@@ -178,12 +214,23 @@ def sdk_grpc_class(signal: str) -> Any:
 
 
 class _RawExportStub:
-    """A gRPC stub whose ``Export`` takes the serialized request bytes as they are."""
+    """A gRPC stub whose ``Export`` takes the serialized request bytes as they are, and
+    keeps the status code of the last failed call in ``codes`` (the SDK's retry loop
+    swallows the error)."""
 
-    def __init__(self, channel: Any, method: str, response: Any) -> None:
-        self.Export = channel.unary_unary(
+    def __init__(self, channel: Any, method: str, response: Any, codes: list[str]) -> None:
+        self._call = channel.unary_unary(
             method, request_serializer=None, response_deserializer=response.FromString
         )
+        self._codes = codes
+
+    def Export(self, request: bytes, **kwargs: Any) -> Any:  # the stub method's name
+        try:
+            return self._call(request, **kwargs)
+        except Exception as error:
+            code = getattr(error, "code", None)
+            self._codes[:] = [getattr(code(), "name", "") if callable(code) else ""]
+            raise
 
 
 @functools.cache
@@ -197,7 +244,9 @@ def _grpc_encoded(signal: str) -> type:
     class Encoded(sdk_grpc_class(signal)):  # type: ignore[misc]  # chosen at runtime
         def _initialize_channel_and_stub(self) -> None:
             super()._initialize_channel_and_stub()
-            self._client = _RawExportStub(self._channel, method, response)
+            # One list for the exporter's life: the stub is re-created after UNAVAILABLE.
+            codes: list[str] = self.__dict__.setdefault("_failed_codes", [])
+            self._client = _RawExportStub(self._channel, method, response, codes)
 
         def _translate_data(self, data: Any) -> Any:
             if isinstance(data, _Encoded):
@@ -207,10 +256,17 @@ def _grpc_encoded(signal: str) -> type:
         def _count_data(self, data: Any) -> int:
             return len(data)
 
-        def export_encoded(self, payload: bytes, count: int) -> bool:
-            """Send one serialized request (with the SDK's retries); ``True`` on success."""
-            result = self._export(_Encoded(payload, count))
-            return bool(result.name == "SUCCESS")
+        def export_encoded(self, payload: bytes, count: int) -> Delivery:
+            """Send one serialized request (with the SDK's retries)."""
+            if self._shutdown:
+                return Delivery.FAILED
+            if self._client is None:  # the SDK's _export would fail without a request
+                raise RuntimeError("the gRPC exporter has no stub")
+            codes = self._failed_codes
+            codes.clear()
+            if self._export(_Encoded(payload, count)).name == "SUCCESS":
+                return Delivery.SENT
+            return Delivery.REFUSED if codes and codes[-1] in _REFUSED_GRPC else Delivery.FAILED
 
     return Encoded
 
@@ -236,7 +292,8 @@ def _check_grpc_bytes() -> None:
             expect(isinstance(exporter._client, _RawExportStub), f"{signal}: stub not ours")
             stub = exporter._client = _RecordingStub()
             payload = b"\x0a\x00astra-otel-probe"
-            expect(exporter.export_encoded(payload, 1), f"{signal}: export failed")
+            sent = exporter.export_encoded(payload, 1)
+            expect(sent is Delivery.SENT, f"{signal}: export failed")
             expect(stub.sent == [payload], f"{signal}: sent {stub.sent!r}")
         finally:
             exporter.shutdown()

@@ -188,6 +188,8 @@ class Component:
     config_file: Path | None
     log_file: Path
     pid_file: Path
+    max_open_files: int | None = None
+    """RLIMIT_NOFILE (soft and hard) set for the process at spawn; None inherits ours."""
 
     @property
     def name(self) -> str:
@@ -366,5 +368,6 @@ def resolve_components(
             config_file=config,
             log_file=paths["logs"] / f"{spec.name}.log",
             pid_file=paths["run"] / f"{spec.name}.pid",
+            max_open_files=settings.collector_max_open_files if spec is COLLECTOR else None,
         )
     return result

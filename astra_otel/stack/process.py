@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -187,6 +188,29 @@ def child_env(
     return env
 
 
+def _before_exec(tie: bool, max_open_files: int | None) -> Callable[[], None] | None:
+    """What the child runs between fork and exec: tie it to our thread, set its file limit.
+
+    The limit is set as both soft and hard limit: Go programs raise their soft limit to the
+    hard one at start, so only the hard limit bounds them. Without the privilege to raise a
+    hard limit, it is capped at ours.
+    """
+    if not tie and max_open_files is None:
+        return None
+    if max_open_files is not None and os.geteuid() != 0:
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if hard != resource.RLIM_INFINITY:
+            max_open_files = min(max_open_files, hard)
+
+    def run() -> None:
+        if tie:
+            _die_with_parent()
+        if max_open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
+
+    return run
+
+
 def spawn(
     comp: Component, env: Mapping[str, str], *, cwd: Path, die_with_parent: bool = False
 ) -> subprocess.Popen[bytes]:
@@ -217,7 +241,7 @@ def spawn(
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=cwd,
-                preexec_fn=_die_with_parent if tie else None,  # noqa: PLW1509  # only prctl, async-signal-safe
+                preexec_fn=_before_exec(tie, comp.max_open_files),  # noqa: PLW1509  # prctl and setrlimit only, async-signal-safe
             )
         except OSError as exc:
             msg = f"could not start {comp.name} ({comp.command[0]}): {exc}"

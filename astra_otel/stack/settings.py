@@ -15,6 +15,7 @@ from astra_otel._config.params import Declarations
 
 __all__ = [
     "CACHE_DIR",
+    "COLLECTOR_MAX_OPEN_FILES",
     "FILES_DIR",
     "PORT_OFFSET",
     "STARTUP_TIMEOUT",
@@ -78,6 +79,16 @@ PROMETHEUS_RETENTION = declare(
     "Prometheus keeps samples this long (`--storage.tsdb.retention.time`).",
 )
 
+COLLECTOR_MAX_OPEN_FILES = declare(
+    "collector_max_open_files",
+    "ASTRA_OTEL_COLLECTOR_MAX_OPEN_FILES",
+    4096,
+    whole(64, 1_048_576, unit="file descriptors"),
+    "Limit on open files (RLIMIT_NOFILE, soft and hard) of the collector process. Every "
+    "client connection holds one; past the limit the collector cannot accept connections, "
+    'its health check included (docs/faults.md, "Hostile clients").',
+)
+
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -90,6 +101,7 @@ class StackSettings:
     stop_timeout: float
     prometheus_retention_hours: int
     files_dir: Path
+    collector_max_open_files: int
 
     def with_(self, **changes: object) -> StackSettings:
         """Return a copy with some fields replaced (tests pick their own offset/state dir)."""
@@ -123,4 +135,5 @@ def load_stack_settings(environ: Mapping[str, str], **kwargs: object) -> StackSe
         stop_timeout=STOP_TIMEOUT.resolve(kwargs, environ),
         prometheus_retention_hours=PROMETHEUS_RETENTION.resolve(kwargs, environ),
         files_dir=FILES_DIR,
+        collector_max_open_files=COLLECTOR_MAX_OPEN_FILES.resolve(kwargs, environ),
     )

@@ -10,39 +10,23 @@ arriving proves setup() used each of them.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from astra_otel._config.params import environ_snapshot
-from astra_otel.stack import process
-from astra_otel.stack.components import Component, resolve_components, state_paths
-from astra_otel.stack.pki import Pki, ensure_pki, find_openssl
 
-from _support.stack import RunningStack, pick_port_offset, wait_for
+from _support.stack import RunningStack, wait_for
+from _support.tls_collector import TlsCollector, running_tls_collector
 
 pytestmark = pytest.mark.e2e
-
-TLS_LAYER = Path(__file__).parents[2] / "collector" / "otel-collector-tls.yaml"
-
-
-@dataclass(frozen=True)
-class TlsCollector:
-    """The running collector with the TLS layer, and the files its clients need."""
-
-    component: Component
-    pki: Pki
-    telemetry: Path
 
 
 @pytest.fixture(scope="module")
@@ -50,37 +34,10 @@ def tls_collector(
     stack: RunningStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TlsCollector]:
     """The single collector with otel-collector-tls.yaml, on free loopback ports."""
-    environ = environ_snapshot()
-    pki = ensure_pki(
-        tmp_path_factory.mktemp("collector-tls"), find_openssl(environ), ("collector", "client")
-    )
-    settings = stack.stack.settings.with_(
-        state_dir=tmp_path_factory.mktemp("collector-tls-state"), port_offset=pick_port_offset()
-    )
-    base = resolve_components(settings, stack.stack.binaries)["collector"]
-    comp = dataclasses.replace(base, command=(*base.command, "--config", f"file:{TLS_LAYER}"))
-    paths = state_paths(settings)
-    for key in ("queue", "telemetry"):
-        paths[key].mkdir(parents=True, exist_ok=True)
-    env = process.child_env(
-        environ,
-        {
-            **comp.env,
-            "OTELCOL_JAEGER_ENDPOINT": stack.stack.components["jaeger"].endpoint("otlp_grpc"),
-            "OTELCOL_TLS_CERT_FILE": str(pki.cert("collector")),
-            "OTELCOL_TLS_KEY_FILE": str(pki.key("collector")),
-            "OTELCOL_TLS_CLIENT_CA_FILE": str(pki.ca_cert),
-            "OTELCOL_TLS_TOKEN_FILE": str(pki.token),
-        },
-    )
-    began = time.monotonic()
-    proc = process.spawn(comp, env, cwd=paths["logs"], die_with_parent=True)
-    try:
-        process.wait_healthy(comp, proc, began=began, deadline=began + 60)
-        yield TlsCollector(comp, pki, paths["telemetry"])
-    finally:
-        process.terminate_group(proc.pid, 15)
-        proc.wait(timeout=15)
+    with running_tls_collector(
+        stack, tmp_path_factory.mktemp("collector-tls"), tmp_path_factory.mktemp("tls-state")
+    ) as running:
+        yield running
 
 
 PROGRAM = """

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 import requests
 import yaml
@@ -55,7 +56,16 @@ class SpanSource:
     """Makes spans for one service (5 attributes each, ``SPANS_PER_TRACE`` per trace) and
     sends them over OTLP gRPC, remembering the span ids the collector accepted."""
 
-    def __init__(self, endpoint: str, service: str, *, timeout: float = 10.0, pad: int = 0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        service: str,
+        *,
+        timeout: float = 10.0,
+        pad: int = 0,
+        credentials: grpc.ChannelCredentials | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.service = service
         self._pad = "x" * pad
         self._memory = InMemorySpanExporter()
@@ -65,7 +75,13 @@ class SpanSource:
         )
         self._provider.add_span_processor(SimpleSpanProcessor(self._memory))
         self._tracer = self._provider.get_tracer("astra.faults")
-        self._exporter = OTLPSpanExporter(endpoint=endpoint, insecure=True, timeout=timeout)
+        self._exporter = OTLPSpanExporter(
+            endpoint=endpoint,
+            insecure=credentials is None,
+            credentials=credentials,
+            headers=headers,
+            timeout=timeout,
+        )
         self.accepted: list[str] = []
         self.rejected = 0
         self._made = 0

@@ -19,7 +19,7 @@ from astra_otel.stack import process
 from astra_otel.stack.components import Component, resolve_components, state_paths
 from astra_otel.stack.pki import Pki, ensure_pki, find_openssl
 
-from _support.stack import RunningStack, pick_port_offset
+from .stack import RunningStack, pick_port_offset
 
 __all__ = ["TLS_LAYER", "TlsCollector", "running_tls_collector"]
 

@@ -66,6 +66,7 @@ class LogsOptions:
     client_key: str | None = None
     level: str | None = None
     console: str | None = None
+    access: bool | None = None
     max_queue_size: int | None = None
     max_export_batch_size: int | None = None
     schedule_delay: float | None = None

@@ -87,6 +87,7 @@ class LogsSettings:
     export: ExportSettings
     level: str
     console: str
+    access: bool
     max_queue_size: int
     max_export_batch_size: int
     schedule_delay: float

@@ -45,6 +45,7 @@ __all__ = [
     "IGNORED",
     "INSTRUMENT",
     "LOGS",
+    "LOG_ACCESS",
     "LOG_CONSOLE",
     "LOG_LEVEL",
     "METRICS",
@@ -367,6 +368,15 @@ LOG_CONSOLE = declare(
     "none",
     choice("none", "text", "json"),
     "Also print records to stderr: `json` is one object per line with trace_id/span_id.",
+)
+LOG_ACCESS = declare(
+    "logs.access",
+    "ASTRA_OTEL_LOG_ACCESS",
+    False,
+    flag(),
+    "Also bridge the web servers' access logs (`uvicorn.access`, `gunicorn.access`): one "
+    "record per request. Their error loggers (`uvicorn.error`, `gunicorn.error`) are "
+    "always bridged, once each.",
 )
 
 # --- instrumentations ---

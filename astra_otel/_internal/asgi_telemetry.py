@@ -10,7 +10,9 @@ what the stable HTTP semantic conventions define and nothing else:
   ``http.request.method_original`` for unknown methods), ``url.scheme``, ``url.path``,
   ``url.query``, ``server.address``/``server.port`` (Host header), ``client.address``/
   ``client.port``, ``network.protocol.version``, ``user_agent.original``, ``http.route``,
-  ``http.response.status_code``, ``error.type``; status ERROR on 5xx or an exception;
+  ``http.response.status_code``, ``error.type``; status ERROR on 5xx or an exception
+  (described ``Type: message``; the exception is marked with the span, so the server's
+  log record of it joins the request's trace);
 - ``http.server.request.duration`` (s), ``http.server.request.body.size`` and
   ``http.server.response.body.size`` (By, from Content-Length) with ``http.request.method``,
   ``url.scheme``, ``http.route``, ``http.response.status_code``,
@@ -36,6 +38,7 @@ from opentelemetry import context, propagate, trace
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from astra_otel._internal.exceptions import exception_message, exception_summary, mark_escaped
 from astra_otel._internal.redaction import REDACTED, is_sensitive_header
 from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 
@@ -159,8 +162,12 @@ class AsgiServerTelemetry:
         instruments: ServerInstruments,
         excluded_urls: Iterable[str] = (),
         capture_headers: bool = False,
+        on_first_call: Callable[[], None] | None = None,
     ) -> None:
         self.app = app  # FastAPI walks ``.app`` to inspect the middleware stack
+        # Run once, at the first ASGI call (lifespan or request): the server has set up
+        # its logging by then.
+        self._on_first_call = on_first_call
         self._tracer = tracer
         patterns = [p for p in excluded_urls if p]
         self._excluded = re.compile("|".join(patterns)) if patterns else None
@@ -174,6 +181,9 @@ class AsgiServerTelemetry:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request inside its server span."""
+        if self._on_first_call is not None:
+            hook, self._on_first_call = self._on_first_call, None
+            hook()
         if scope["type"] != "http" or self._skip(scope):
             await self.app(scope, receive, send)
             return
@@ -208,11 +218,14 @@ class AsgiServerTelemetry:
             await send(message)
 
         error: str | None = None
+        description: str | None = None
         try:
             await self.app(scope, receive, send_wrapper)
         except BaseException as exc:
             error = type(exc).__qualname__
-            span.record_exception(exc)
+            description = exception_summary(exc)
+            span.record_exception(exc, attributes={"exception.message": exception_message(exc)})
+            mark_escaped(exc, span.get_span_context())
             raise
         finally:
             # The duration metric's attributes: method and scheme, protocol version, then
@@ -226,7 +239,7 @@ class AsgiServerTelemetry:
                 start,
                 base,
                 response,
-                error,
+                (error, description),
                 _int(headers.get("content-length")),
             )
             active.add(-1, known, scheme)
@@ -272,9 +285,10 @@ class AsgiServerTelemetry:
         start: float,
         metric_attrs: dict[str, Any],
         response: dict[str, Any],
-        error: str | None,
+        failure: tuple[str | None, str | None],
         request_length: int | None,
     ) -> None:
+        error, description = failure  # error.type, and the status description
         route = getattr(scope.get("route"), "path", None)
         status = response.get("status")
         if error is None and status is not None and status >= 500:
@@ -290,7 +304,7 @@ class AsgiServerTelemetry:
             )
         if error is not None:
             metric_attrs["error.type"] = span_attrs["error.type"] = error
-            span.set_status(Status(StatusCode.ERROR))
+            span.set_status(Status(StatusCode.ERROR, description))
         if "headers" in response:
             span_attrs.update(_captured("http.response.header.", response["headers"]))
         span.set_attributes(span_attrs)

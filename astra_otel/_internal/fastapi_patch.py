@@ -1,16 +1,26 @@
-"""FastAPI instrumentation: apps created after ``setup()`` get :class:`AsgiServerTelemetry`.
+"""FastAPI instrumentation: every app gets :class:`AsgiServerTelemetry`, however it was
+imported or when it was created.
 
-Like the contrib ``FastAPIInstrumentor.instrument()``, this swaps ``fastapi.FastAPI`` for a
-subclass whose middleware stack is wrapped, and swaps it back on shutdown. FastAPI's own
-native telemetry (FastAPI >= 0.165, on when a provider is configured) is switched off for
-those apps unless the app passes its own ``telemetry=`` settings, so no request is traced
-twice.
+``fastapi.FastAPI`` itself is patched in place (its ``__init__`` and
+``build_middleware_stack``), not swapped for a subclass in the module: a ``main.py`` that
+did ``from fastapi import FastAPI`` before ``setup()`` holds the original class, and so
+does every subclass an application defined. Starlette builds an app's middleware stack on
+its first ASGI call, so an app created *before* ``setup()`` is instrumented too, when it
+first serves; one that already served before ``setup()`` has its stack rebuilt,
+instrumented, at its next call (``__call__`` is patched for that: one ``isinstance`` per
+call). Shutdown restores the original methods; stacks already built keep what they have.
+
+FastAPI's own native telemetry (FastAPI >= 0.165, on when a provider is configured) is
+switched off for those apps unless the app passed its own ``telemetry=`` settings, so no
+request is traced twice.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -23,39 +33,65 @@ __all__ = ["SCOPE_NAME", "FastAPIPatch"]
 
 SCOPE_NAME = "astra_otel.fastapi"
 _NATIVE_OFF = {"tracing": False, "metrics": False, "logs": False}
+# FastAPI's native telemetry settings when the app was given none (compared at build time
+# for apps created before setup(), whose constructor arguments are not known).
+_NATIVE_DEFAULT = {"tracing": True, "metrics": True, "logs": True, "operation_spans": True}
+_PATCHED = ("__init__", "build_middleware_stack", "__call__")
+
+
+def _native_is_default(native: dict[str, Any]) -> bool:
+    providers = ("tracer_provider", "meter_provider", "logger_provider")
+    return all(native.get(k) == v for k, v in _NATIVE_DEFAULT.items()) and not any(
+        native.get(p) is not None for p in providers
+    )
 
 
 class FastAPIPatch:
-    """Installs the instrumented ``FastAPI`` class; :meth:`uninstrument` restores it."""
+    """Patches ``fastapi.FastAPI`` in place; :meth:`uninstrument` restores it."""
 
     def __init__(
-        self, settings: InstrumentationSettings, tracer_provider: Any, meter_provider: Any
+        self,
+        settings: InstrumentationSettings,
+        tracer_provider: Any,
+        meter_provider: Any,
+        on_first_call: Callable[[], None] | None = None,
     ) -> None:
         fastapi: Any = importlib.import_module("fastapi")
-        self._fastapi = fastapi
-        self._original = original = fastapi.FastAPI
+        self._cls = cls = fastapi.FastAPI
+        self._saved = {name: cls.__dict__[name] for name in _PATCHED if name in cls.__dict__}
         self._tracer = trace.get_tracer(SCOPE_NAME, tracer_provider=tracer_provider)
         meter = metrics.get_meter(SCOPE_NAME, meter_provider=meter_provider)
         self._instruments = ServerInstruments(meter)
         self._excluded = settings.excluded_urls
         self._capture = settings.capture_headers
-        native = "telemetry" in inspect.signature(original.__init__).parameters
-        self._native = native
+        self._on_first_call = on_first_call
+        native = "telemetry" in inspect.signature(cls.__init__).parameters
         if native:
             sdk_private.probe(["fastapi-native-telemetry"])
-        wrap = self.wrap
+        original_init, original_build = cls.__init__, cls.build_middleware_stack
+        original_call = cls.__call__
+        wrap = self.wrap_app
 
-        class InstrumentedFastAPI(original):  # type: ignore[misc,valid-type]
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                if native and kwargs.get("telemetry") is None:
-                    kwargs["telemetry"] = dict(_NATIVE_OFF)
-                super().__init__(*args, **kwargs)
+        @functools.wraps(original_init)
+        def __init__(app: Any, *args: Any, **kwargs: Any) -> None:  # replaces FastAPI.__init__
+            if native and kwargs.get("telemetry") is None:
+                kwargs["telemetry"] = dict(_NATIVE_OFF)
+            original_init(app, *args, **kwargs)
 
-            def build_middleware_stack(self) -> Any:
-                return wrap(super().build_middleware_stack())
+        @functools.wraps(original_build)
+        def build_middleware_stack(app: Any) -> Any:
+            return wrap(app, original_build(app))
 
-        InstrumentedFastAPI.__name__ = InstrumentedFastAPI.__qualname__ = "FastAPI"
-        fastapi.FastAPI = InstrumentedFastAPI
+        @functools.wraps(original_call)
+        async def __call__(app: Any, scope: Any, receive: Any, send: Any) -> None:  # replaces it
+            stack = app.middleware_stack
+            if stack is not None and not isinstance(stack, AsgiServerTelemetry):
+                app.middleware_stack = None  # built before setup(): rebuilt, instrumented
+            await original_call(app, scope, receive, send)
+
+        cls.__init__ = __init__
+        cls.build_middleware_stack = build_middleware_stack
+        cls.__call__ = __call__
 
     def wrap(self, stack: Any) -> AsgiServerTelemetry:
         """``stack`` (an app's built middleware stack) inside our middleware."""
@@ -65,27 +101,25 @@ class FastAPIPatch:
             instruments=self._instruments,
             excluded_urls=self._excluded,
             capture_headers=self._capture,
+            on_first_call=self._on_first_call,
         )
 
-    def instrument_app(self, app: Any) -> None:
-        """Instrument an app created before ``setup()`` (its stack is rebuilt on next use).
-
-        Its native telemetry, if it has default settings, is switched off (FastAPI keeps
+    def wrap_app(self, app: Any, stack: Any) -> AsgiServerTelemetry:
+        """The stack just built for ``app``, wrapped; an app created before ``setup()``
+        with default native telemetry settings has them switched off here (FastAPI keeps
         them in a private dict shared with its ``NativeTelemetry``: see
-        :func:`astra_otel._internal.sdk_private.fastapi_native_settings`).
-        """
-        build = app.build_middleware_stack
+        :func:`astra_otel._internal.sdk_private.fastapi_native_settings`)."""
+        native = sdk_private.fastapi_native_settings(app)
+        if native is not None and _native_is_default(native):
+            native.update(_NATIVE_OFF)
+        return self.wrap(stack)
 
-        def instrumented_stack() -> Any:
-            return self.wrap(build())
-
-        app.build_middleware_stack = instrumented_stack
-        app.middleware_stack = None
-        if self._native:
-            native = sdk_private.fastapi_native_settings(app)
-            if native is not None:
-                native.update(_NATIVE_OFF)
+    def instrument_app(self, app: Any) -> None:
+        """Have an app whose stack was already built rebuild it (instrumented) on next use."""
+        if not isinstance(app.middleware_stack, AsgiServerTelemetry):
+            app.middleware_stack = None
 
     def uninstrument(self) -> None:
-        """Put the original ``fastapi.FastAPI`` back (apps already built keep theirs)."""
-        self._fastapi.FastAPI = self._original
+        """Put the original methods back (apps already built keep their stacks)."""
+        for name, value in self._saved.items():
+            setattr(self._cls, name, value)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+from collections.abc import Callable
 from typing import Any
 
 from astra_otel._config.settings import InstrumentationSettings
@@ -54,12 +55,18 @@ class Instrumented:
         self.instrumentors.clear()
 
 
-def _fastapi(settings: InstrumentationSettings, providers: dict[str, Any]) -> Any:
+def _fastapi(
+    settings: InstrumentationSettings,
+    providers: dict[str, Any],
+    on_first_call: Callable[[], None] | None = None,
+) -> Any:
     if {"receive", "send"} <= set(settings.fastapi_exclude_spans):
         # The default: our lean middleware (no per-message spans to make anyway).
         from astra_otel._internal.fastapi_patch import FastAPIPatch  # noqa: PLC0415  # imports fastapi
 
-        return FastAPIPatch(settings, providers["tracer_provider"], providers["meter_provider"])
+        return FastAPIPatch(
+            settings, providers["tracer_provider"], providers["meter_provider"], on_first_call
+        )
     # Per-message receive/send spans were asked for: only the contrib middleware has them.
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
 
@@ -117,8 +124,12 @@ def instrument_libraries(
     settings: InstrumentationSettings,
     tracer_provider: Any,
     meter_provider: Any,
+    on_first_request: Callable[[], None] | None = None,
 ) -> Instrumented:
-    """Instrument every enabled, importable library; a failing one is skipped, not raised."""
+    """Instrument every enabled, importable library; a failing one is skipped, not raised.
+
+    ``on_first_request`` runs once, when an instrumented web app first serves.
+    """
     done = Instrumented()
     apply_semconv_mode(settings.semconv_opt_in)
     providers = {"tracer_provider": tracer_provider, "meter_provider": meter_provider}
@@ -126,7 +137,10 @@ def instrument_libraries(
         if not getattr(settings, name) or not _importable(module):
             continue
         try:
-            done.instrumentors[name] = instrument(settings, providers)
+            if instrument is _fastapi:
+                done.instrumentors[name] = _fastapi(settings, providers, on_first_request)
+            else:
+                done.instrumentors[name] = instrument(settings, providers)
         except Exception:  # noqa: S112  # an instrumentation must never break the host
             continue
     return done

@@ -22,6 +22,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext
 
 from astra_otel._config.settings import LogsSettings
 from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalStats
+from astra_otel._internal.exceptions import escaped_from, exception_message
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.sdk_private import (
@@ -35,10 +36,24 @@ from astra_otel._internal.sdk_private import (
 )
 from astra_otel._internal.send_path import SendPath
 
-__all__ = ["BridgeHandler", "QueueLogProcessor", "build_logger_provider", "severity"]
+__all__ = [
+    "ACCESS_LOGGERS",
+    "SERVER_LOGGERS",
+    "BridgeHandler",
+    "QueueLogProcessor",
+    "build_logger_provider",
+    "severity",
+    "stop_point",
+]
 
 # Loggers whose records must never come back through the bridge (export loops).
 EXCLUDED_LOGGERS = ("opentelemetry", "urllib3", "grpc", "requests", "astra_otel._internal")
+
+# Web servers' own loggers, which stop propagating before the root logger (uvicorn's
+# logging config, gunicorn's, and uvicorn's gunicorn worker all set propagate=False), so
+# the bridge is attached where their records stop. Access logs only when asked for.
+SERVER_LOGGERS = ("uvicorn.error", "gunicorn.error")
+ACCESS_LOGGERS = ("uvicorn.access", "gunicorn.access")
 
 _RESERVED = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", (), None)).keys() | {"message", "asctime", "taskName"}
@@ -89,7 +104,7 @@ def _attributes(record: logging.LogRecord) -> dict[str, Any]:
     if record.exc_info and record.exc_info[0] is not None:
         etype, evalue, _tb = record.exc_info
         attrs["exception.type"] = etype.__name__
-        attrs["exception.message"] = str(evalue)
+        attrs["exception.message"] = exception_message(evalue)
         attrs["exception.stacktrace"] = "".join(traceback.format_exception(*record.exc_info))
     return attrs
 
@@ -200,7 +215,24 @@ class BridgeHandler(logging.Handler):
             message = record.getMessage()
         except Exception:
             message = str(record.msg)
-        self._put((record, message, self._get_span().get_span_context()))
+        span_context = self._get_span().get_span_context()
+        if not span_context.is_valid and record.exc_info:
+            # Logged after the span ended (a server reporting an unhandled exception):
+            # the request's trace, if the exception escaped from a server span.
+            span_context = escaped_from(record.exc_info[1]) or span_context
+        self._put((record, message, span_context))
+
+
+def stop_point(name: str) -> logging.Logger | None:
+    """The logger at which records of logger ``name`` stop propagating, or ``None`` when
+    they reach the root logger (where the bridge already is)."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    root = logging.getLogger()
+    while logger is not None and logger is not root:
+        if not logger.propagate:
+            return logger
+        logger = logger.parent
+    return None
 
 
 class JsonConsoleFormatter(logging.Formatter):

@@ -15,7 +15,13 @@ from astra_otel._config.options import (
 from astra_otel._config.params import environ_snapshot
 from astra_otel._config.settings import Settings, diff_settings, load_settings, warn_ignored
 from astra_otel._internal.telemetry import Telemetry
-from astra_otel._internal.wiring import Sinks, build, ensure_log_handlers, otlp_sinks
+from astra_otel._internal.wiring import (
+    Sinks,
+    bridge_server_loggers,
+    build,
+    ensure_log_handlers,
+    otlp_sinks,
+)
 from astra_otel.errors import SettingsConflictError
 
 __all__ = ["activate", "current", "forget", "setup"]
@@ -56,6 +62,7 @@ def activate(settings: Settings, sinks: Sinks | None = None) -> Telemetry:
             ensure_log_handlers(
                 live.log_handlers, logging.getLevelNamesMapping()[settings.logs.level]
             )
+            bridge_server_loggers(live.log_handlers, settings.logs.access)
             return live
         if not settings.enabled:
             _State.active = Telemetry(settings)

@@ -201,7 +201,9 @@ class Telemetry:
         return ok
 
     def instrument_fastapi(self, app: Any) -> None:
-        """Instrument an app created before ``setup()`` (later apps are instrumented anyway)."""
+        """Have ``app`` instrumented now (not needed with the default middleware: every app
+        is instrumented at its first or next request; with the contrib instrumentation an
+        app created before ``setup()`` needs it)."""
         hook = self._extras.get("instrument_fastapi")
         if hook is not None:
             hook(app)

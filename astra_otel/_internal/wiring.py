@@ -24,7 +24,14 @@ from astra_otel._internal.export_status import ExportStatus
 from astra_otel._internal.exporters import ExporterSlot, watch_requests
 from astra_otel._internal.instrumentations import Instrumented, fastapi_kwargs, instrument_libraries
 from astra_otel._internal.lifecycle import ExitHooks, register_fork_hook
-from astra_otel._internal.logs import BridgeHandler, build_logger_provider, console_handler
+from astra_otel._internal.logs import (
+    ACCESS_LOGGERS,
+    SERVER_LOGGERS,
+    BridgeHandler,
+    build_logger_provider,
+    console_handler,
+    stop_point,
+)
 from astra_otel._internal.metrics import (
     CountingMetricExporter,
     NullMetricExporter,
@@ -38,7 +45,7 @@ from astra_otel._internal.resource import build_resource, new_instance_id, renew
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.traces import build_tracer_provider
 
-__all__ = ["Sinks", "build", "ensure_log_handlers", "otlp_sinks"]
+__all__ = ["Sinks", "bridge_server_loggers", "build", "ensure_log_handlers", "otlp_sinks"]
 
 
 Factory = Callable[[], Any]
@@ -126,12 +133,36 @@ def ensure_log_handlers(handlers: list[logging.Handler], level: int) -> None:
         root.setLevel(level)
 
 
+# Where the bridge was attached besides the root logger (servers' non-propagating loggers).
+_SERVER_HANDLERS: list[tuple[logging.Logger, logging.Handler]] = []
+
+
+def bridge_server_loggers(handlers: list[logging.Handler], access: bool) -> None:
+    """Attach the bridge (once) where the web servers' own log records stop propagating.
+
+    Run at setup() and again when an instrumented app first serves, since servers set up
+    their logging (replacing handlers) before or after importing the app.
+    """
+    bridges = [h for h in handlers if isinstance(h, BridgeHandler)]
+    for name in SERVER_LOGGERS + (ACCESS_LOGGERS if access else ()):
+        logger = stop_point(name)
+        if logger is None:
+            continue
+        for bridge in bridges:
+            if bridge not in logger.handlers:
+                logger.addHandler(bridge)
+                _SERVER_HANDLERS.append((logger, bridge))
+
+
 def remove_log_handlers() -> None:
-    """Take our handlers off the root logger."""
+    """Take our handlers off the root logger (and the servers' loggers)."""
     root = logging.getLogger()
     for handler in _ROOT_HANDLERS:
         root.removeHandler(handler)
     _ROOT_HANDLERS.clear()
+    for logger, handler in _SERVER_HANDLERS:
+        logger.removeHandler(handler)
+    _SERVER_HANDLERS.clear()
 
 
 def _no_exporter() -> Any:
@@ -303,9 +334,15 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
             sdk_private.force_enabled(provider)
     install_providers(w.tracer_provider, w.meter_provider, w.logger_provider)
     ensure_log_handlers(w.handlers, w.level)
+    access = settings.logs.access
+
+    def bridge_servers() -> None:
+        bridge_server_loggers(w.handlers, access)
+
+    bridge_servers()
     if w.tracer_provider is not None or w.meter_provider is not None:
         w.instrumented = instrument_libraries(
-            settings.instrumentations, w.tracer_provider, w.meter_provider
+            settings.instrumentations, w.tracer_provider, w.meter_provider, bridge_servers
         )
     w.extras["instrument_fastapi"] = w.instrument_fastapi
     w.unregister_fork = register_fork_hook(w.after_fork)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from timeit import default_timer
 from typing import Any
 
@@ -45,6 +46,7 @@ from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 __all__ = [
     "ActiveRequests",
     "AsgiServerTelemetry",
+    "ServerHooks",
     "ServerInstruments",
     "host_and_port",
 ]
@@ -151,6 +153,20 @@ class ServerInstruments:
         )
 
 
+@dataclass(frozen=True)
+class ServerHooks:
+    """What the pipeline wants to hear from the server, through the app's ASGI calls.
+
+    ``first_call``: once, at the first call (lifespan or request); the server has set up
+    its logging by then. ``stopping``: when the app reports its lifespan shutdown
+    complete, to export what is queued while the process is still certain to be alive
+    (a server may then re-raise SIGTERM with the default action, skipping exit hooks).
+    """
+
+    first_call: Callable[[], None] | None = None
+    stopping: Callable[[], None] | None = None
+
+
 class AsgiServerTelemetry:
     """ASGI middleware: wraps ``app`` with a server span and HTTP server metrics."""
 
@@ -162,12 +178,11 @@ class AsgiServerTelemetry:
         instruments: ServerInstruments,
         excluded_urls: Iterable[str] = (),
         capture_headers: bool = False,
-        on_first_call: Callable[[], None] | None = None,
+        hooks: ServerHooks | None = None,
     ) -> None:
         self.app = app  # FastAPI walks ``.app`` to inspect the middleware stack
-        # Run once, at the first ASGI call (lifespan or request): the server has set up
-        # its logging by then.
-        self._on_first_call = on_first_call
+        self._on_first_call = hooks.first_call if hooks else None
+        self._on_stopping = hooks.stopping if hooks else None
         self._tracer = tracer
         patterns = [p for p in excluded_urls if p]
         self._excluded = re.compile("|".join(patterns)) if patterns else None
@@ -184,6 +199,9 @@ class AsgiServerTelemetry:
         if self._on_first_call is not None:
             hook, self._on_first_call = self._on_first_call, None
             hook()
+        if scope["type"] == "lifespan" and self._on_stopping is not None:
+            await self.app(scope, receive, self._lifespan_send(send))
+            return
         if scope["type"] != "http" or self._skip(scope):
             await self.app(scope, receive, send)
             return
@@ -244,6 +262,19 @@ class AsgiServerTelemetry:
             )
             active.add(-1, known, scheme)
             context.detach(token)
+
+    def _lifespan_send(self, send: Send) -> Send:
+        stopping = self._on_stopping
+
+        async def lifespan_send(message: Message) -> None:
+            if stopping is not None and message["type"] in (
+                "lifespan.shutdown.complete",
+                "lifespan.shutdown.failed",
+            ):
+                stopping()  # bounded by the shutdown deadline; the server is stopping
+            await send(message)
+
+        return lifespan_send
 
     def _request_attributes(
         self,

@@ -38,6 +38,9 @@ class SignalStats:
     queued: Callable[[], int] = field(default=lambda: 0)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     status: ExportStatus | None = field(default=None, repr=False, compare=False)
+    # True in a pre-fork server's master (gunicorn --preload): this process exports
+    # nothing, so it is no service instance; its forked workers export as usual.
+    dormant: bool = False
 
     def count_drop(self, reason: str, n: int = 1) -> None:
         """Count ``n`` items lost for ``reason`` (``queue_full``, ``export_failed``)."""
@@ -75,6 +78,7 @@ class SignalStats:
         self.failed = 0
         self.sdk_fallback = 0
         self.dropped = {}
+        self.dormant = False
         if self.status is not None:
             self.status.reset()
 
@@ -150,6 +154,9 @@ class Batcher(Generic[T]):
         return batch
 
     def _export_batch(self, batch: list[T]) -> bool:
+        if self._stats.dormant:
+            self._inflight = 0
+            return True  # discarded: a pre-fork master sends nothing
         self._inflight = len(batch)  # what was really taken (others may have been dropped)
         try:
             with suppressed():  # an exporter's own HTTP/gRPC calls are not telemetry

@@ -20,14 +20,17 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-from collections.abc import Callable
 from typing import Any
 
 from opentelemetry import metrics, trace
 
 from astra_otel._config.settings import InstrumentationSettings
 from astra_otel._internal import sdk_private
-from astra_otel._internal.asgi_telemetry import AsgiServerTelemetry, ServerInstruments
+from astra_otel._internal.asgi_telemetry import (
+    AsgiServerTelemetry,
+    ServerHooks,
+    ServerInstruments,
+)
 
 __all__ = ["SCOPE_NAME", "FastAPIPatch"]
 
@@ -54,7 +57,7 @@ class FastAPIPatch:
         settings: InstrumentationSettings,
         tracer_provider: Any,
         meter_provider: Any,
-        on_first_call: Callable[[], None] | None = None,
+        hooks: ServerHooks | None = None,
     ) -> None:
         fastapi: Any = importlib.import_module("fastapi")
         self._cls = cls = fastapi.FastAPI
@@ -64,7 +67,7 @@ class FastAPIPatch:
         self._instruments = ServerInstruments(meter)
         self._excluded = settings.excluded_urls
         self._capture = settings.capture_headers
-        self._on_first_call = on_first_call
+        self._hooks = hooks
         native = "telemetry" in inspect.signature(cls.__init__).parameters
         if native:
             sdk_private.probe(["fastapi-native-telemetry"])
@@ -101,7 +104,7 @@ class FastAPIPatch:
             instruments=self._instruments,
             excluded_urls=self._excluded,
             capture_headers=self._capture,
-            on_first_call=self._on_first_call,
+            hooks=self._hooks,
         )
 
     def wrap_app(self, app: Any, stack: Any) -> AsgiServerTelemetry:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-from collections.abc import Callable
 from typing import Any
 
 from astra_otel._config.settings import InstrumentationSettings
@@ -58,14 +57,14 @@ class Instrumented:
 def _fastapi(
     settings: InstrumentationSettings,
     providers: dict[str, Any],
-    on_first_call: Callable[[], None] | None = None,
+    hooks: Any = None,
 ) -> Any:
     if {"receive", "send"} <= set(settings.fastapi_exclude_spans):
         # The default: our lean middleware (no per-message spans to make anyway).
         from astra_otel._internal.fastapi_patch import FastAPIPatch  # noqa: PLC0415  # imports fastapi
 
         return FastAPIPatch(
-            settings, providers["tracer_provider"], providers["meter_provider"], on_first_call
+            settings, providers["tracer_provider"], providers["meter_provider"], hooks
         )
     # Per-message receive/send spans were asked for: only the contrib middleware has them.
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor  # noqa: PLC0415  # optional/heavy, loaded on use
@@ -124,11 +123,12 @@ def instrument_libraries(
     settings: InstrumentationSettings,
     tracer_provider: Any,
     meter_provider: Any,
-    on_first_request: Callable[[], None] | None = None,
+    server_hooks: Any = None,
 ) -> Instrumented:
     """Instrument every enabled, importable library; a failing one is skipped, not raised.
 
-    ``on_first_request`` runs once, when an instrumented web app first serves.
+    ``server_hooks`` (:class:`~astra_otel._internal.asgi_telemetry.ServerHooks`) go to
+    the instrumented web apps.
     """
     done = Instrumented()
     apply_semconv_mode(settings.semconv_opt_in)
@@ -138,7 +138,7 @@ def instrument_libraries(
             continue
         try:
             if instrument is _fastapi:
-                done.instrumentors[name] = _fastapi(settings, providers, on_first_request)
+                done.instrumentors[name] = _fastapi(settings, providers, server_hooks)
             else:
                 done.instrumentors[name] = instrument(settings, providers)
         except Exception:  # noqa: S112  # an instrumentation must never break the host

@@ -9,6 +9,9 @@
   flush is registered as a multiprocessing exit finalizer in the child.
 * After a fork the child gets a new ``service.instance.id``, fresh exporters and export
   threads, and forgets the parent's queued items and metric state (no duplicates).
+* In a pre-fork server's master (``gunicorn --preload`` imports the app, so runs
+  ``setup()``, in the arbiter before forking workers) the pipeline is wired but exports
+  nothing: the master is no service instance; each forked worker is one.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ import contextlib
 import multiprocessing.util
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
 from typing import ClassVar
 
-__all__ = ["ExitHooks", "register_fork_hook"]
+__all__ = ["ExitHooks", "in_prefork_master", "register_fork_hook"]
 
 
 class _Fork:
@@ -58,6 +62,26 @@ def register_fork_hook(callback: Callable[[], None]) -> Callable[[], None]:
             _Fork.callbacks.remove(callback)
 
     return unregister
+
+
+def in_prefork_master() -> bool:
+    """Whether this call runs in gunicorn's arbiter loading the app before forking
+    (``--preload``): an arbiter frame on the stack and no worker frame. A worker loading
+    the app also has arbiter frames below it (it was forked from ``spawn_worker``), and
+    ``gunicorn.workers`` ones above them."""
+    frame: FrameType | None
+    try:
+        frame = sys._getframe(1)
+    except (AttributeError, ValueError):  # not CPython: never dormant
+        return False
+    arbiter = False
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("gunicorn.workers"):
+            return False
+        arbiter = arbiter or module == "gunicorn.arbiter"
+        frame = frame.f_back
+    return arbiter
 
 
 def _arm_multiprocessing_child(shutdown: Callable[[], object]) -> None:

@@ -88,6 +88,8 @@ class CountingMetricExporter(MetricExporter):
         self, metrics_data: MetricsData, timeout_millis: float = 10_000, **kwargs: Any
     ) -> MetricExportResult:
         """Export one collection; never raises."""
+        if self._stats.dormant:
+            return MetricExportResult.SUCCESS  # a pre-fork master sends nothing
         points = _data_points(metrics_data)
         self._inflight = (os.getpid(), points)
         try:

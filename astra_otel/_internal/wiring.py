@@ -19,11 +19,12 @@ from astra_otel._config.settings import Settings
 from astra_otel._internal import exporters as otlp
 from astra_otel._internal import sdk_private
 from astra_otel._internal.api_globals import install_providers, reset_providers
+from astra_otel._internal.asgi_telemetry import ServerHooks
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.export_status import ExportStatus
 from astra_otel._internal.exporters import ExporterSlot, watch_requests
 from astra_otel._internal.instrumentations import Instrumented, fastapi_kwargs, instrument_libraries
-from astra_otel._internal.lifecycle import ExitHooks, register_fork_hook
+from astra_otel._internal.lifecycle import ExitHooks, in_prefork_master, register_fork_hook
 from astra_otel._internal.logs import (
     ACCESS_LOGGERS,
     SERVER_LOGGERS,
@@ -177,6 +178,7 @@ class _Wiring:
         self.sinks = sinks
         self.resource = build_resource(settings, new_instance_id())
         self.stats = {s: SignalStats(s) for s in ("traces", "metrics", "logs")}
+        dormant = sinks.install_exit_hooks and in_prefork_master()
         for signal, stats in self.stats.items():
             stats.status = ExportStatus(
                 signal,
@@ -184,6 +186,7 @@ class _Wiring:
                 enabled=settings.export_warnings,
                 lost=stats.lost,
             )
+            stats.dormant = dormant
         self.slots: list[ExporterSlot[Any]] = []
         self.batchers: list[Any] = []
         self.extras: dict[str, Any] = dict(sinks.extras)
@@ -335,14 +338,20 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
     install_providers(w.tracer_provider, w.meter_provider, w.logger_provider)
     ensure_log_handlers(w.handlers, w.level)
     access = settings.logs.access
+    handle: list[Telemetry] = []  # filled below; the hooks run later, when apps serve
 
     def bridge_servers() -> None:
         bridge_server_loggers(w.handlers, access)
 
+    def server_stopping() -> None:
+        for telemetry in handle:
+            telemetry.force_flush(settings.shutdown_timeout)
+
     bridge_servers()
     if w.tracer_provider is not None or w.meter_provider is not None:
+        hooks = ServerHooks(first_call=bridge_servers, stopping=server_stopping)
         w.instrumented = instrument_libraries(
-            settings.instrumentations, w.tracer_provider, w.meter_provider, bridge_servers
+            settings.instrumentations, w.tracer_provider, w.meter_provider, hooks
         )
     w.extras["instrument_fastapi"] = w.instrument_fastapi
     w.unregister_fork = register_fork_hook(w.after_fork)
@@ -357,6 +366,7 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
         extras=w.extras,
         handlers=w.handlers,
     )
+    handle.append(telemetry)
     if sinks.install_exit_hooks:
         w.hooks.append(ExitHooks(telemetry.shutdown))
     if settings.gc_freeze:

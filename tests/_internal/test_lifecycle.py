@@ -9,9 +9,13 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
+from astra_otel._internal.batching import Batcher, SignalStats
+from astra_otel._internal.lifecycle import in_prefork_master
 from astra_otel.testing import OtlpHttpSink
 
 from _support.exit_timing import timed_exit
@@ -230,3 +234,52 @@ def test_child_forked_while_parent_exports_metrics_still_exports() -> None:
         proc = _python(LOCKED_FORK_SCRIPT.replace("sys.argv[1]", repr(sink.endpoint)))
         assert proc.returncode == 0, proc.stderr
         assert "child.jobs" in sink.metric_names()
+
+
+def _called_from(*modules: str) -> bool:
+    """in_prefork_master() called through frames of the given modules (outermost first)."""
+    call: Callable[[], bool] = in_prefork_master
+    for module in reversed(modules):
+        namespace: dict[str, Any] = {"__name__": module, "inner": call}
+        exec("def outer():\n    return inner()\n", namespace)  # a frame whose module is `module`
+        call = namespace["outer"]
+    return call()
+
+
+def test_prefork_master_is_the_gunicorn_arbiter_loading_the_app() -> None:
+    """Under gunicorn's arbiter (--preload) setup() is in a master; a worker, forked from
+    the arbiter and loading the app in gunicorn.workers, is not; nor is anything else."""
+    assert _called_from("gunicorn.arbiter", "myservice.main") is True
+    assert _called_from("gunicorn.arbiter", "gunicorn.workers.base", "myservice.main") is False
+    assert _called_from("uvicorn.main", "myservice.main") is False
+
+
+def test_a_dormant_pipeline_exports_nothing_until_the_fork() -> None:
+    """Dormant stats (a pre-fork master): batches are discarded, not sent or counted;
+    after a fork the child exports normally."""
+    sent: list[list[int]] = []
+
+    def export(batch: Any) -> bool:
+        sent.append(list(batch))
+        return True
+
+    stats = SignalStats("traces", dormant=True)
+    batcher = Batcher(
+        name="t",
+        export=export,
+        stats=stats,
+        max_queue_size=8,
+        max_export_batch_size=8,
+        schedule_delay=60.0,
+    )
+    batcher.put(1)
+    assert batcher.flush(5.0)
+    assert sent == []
+    assert stats.exported == 0
+    batcher.shutdown(1.0)
+    batcher.after_fork_in_child()  # what the fork hook does in a worker
+    assert stats.dormant is False
+    batcher.put(2)
+    assert batcher.flush(5.0)
+    assert sent == [[2]]
+    batcher.shutdown(1.0)

@@ -136,6 +136,33 @@ def _http_tls(export: ExportSettings) -> dict[str, Any]:
     }
 
 
+OnAttempt = Callable[[str | None], None]
+
+
+class _ObservedSession(requests.Session):
+    """The session our OTLP/HTTP exporters send with: it tells ``on_attempt`` how each
+    request went (``None``: a 2xx/3xx answer, else what failed), whichever SDK release
+    sends through it, so a failure is known at the first try, not after the retries."""
+
+    on_attempt: OnAttempt | None = None
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except Exception as exc:
+            self._tell(describe_error(exc))
+            raise
+        if 200 <= response.status_code < 400:
+            self._tell(None)
+        else:
+            self._tell(describe_error(None, response.status_code, response.reason))
+        return response
+
+    def _tell(self, error: str | None) -> None:
+        if self.on_attempt is not None:
+            self.on_attempt(error)
+
+
 def _http_extra() -> dict[str, Any]:
     from opentelemetry.exporter.otlp.proto.http import Compression  # noqa: PLC0415  # optional/heavy, loaded on use
 
@@ -143,9 +170,15 @@ def _http_extra() -> dict[str, Any]:
     # environment on every request (our settings are the configuration), and its lazy
     # `import netrc` on an export thread can be copied half-done into a forked child,
     # which then deadlocks on that module's import lock.
-    session = requests.Session()
+    session = _ObservedSession()
     session.trust_env = False
     return {"compression": Compression.NoCompression, "session": session}
+
+
+def _observed(exporter: Any, extra: dict[str, Any]) -> Any:
+    """``exporter``, remembering the session it sends with (see :func:`watch_requests`)."""
+    exporter.astra_otel_session = extra["session"]
+    return exporter
 
 
 def _exporter(signal: str, export: ExportSettings, timeout: float, *, ours: bool) -> Any:
@@ -157,7 +190,8 @@ def _exporter(signal: str, export: ExportSettings, timeout: float, *, ours: bool
     http_class = (
         sdk_private.http_exporter_class(signal) if ours else sdk_private.sdk_http_class(signal)
     )
-    return http_class(**_common(export, timeout), **_http_extra(), **_http_tls(export))
+    extra = _http_extra()
+    return _observed(http_class(**_common(export, timeout), **extra, **_http_tls(export)), extra)
 
 
 def span_exporter(export: ExportSettings, timeout: float) -> Any:
@@ -196,8 +230,10 @@ def metric_exporter(export: ExportSettings, timeout: float, **kwargs: Any) -> An
         OTLPMetricExporter as HTTPMetricExporter,
     )
 
-    return HTTPMetricExporter(
-        **_common(export, timeout), **_http_extra(), **_http_tls(export), **kwargs
+    extra = _http_extra()
+    return _observed(
+        HTTPMetricExporter(**_common(export, timeout), **extra, **_http_tls(export), **kwargs),
+        extra,
     )
 
 
@@ -247,71 +283,17 @@ class Tee:
         self.primary.shutdown(*args, **kwargs)
 
 
-# --- the outcome of every request an OTLP exporter makes, retries included ---
-
-OnAttempt = Callable[[str | None], None]
-
-
-class _WatchedTransport:
-    """An OTLP/HTTP exporter's transport, telling ``on_attempt`` how each request went."""
-
-    def __init__(self, transport: Any, on_attempt: OnAttempt) -> None:
-        self._transport = transport
-        self._on_attempt = on_attempt
-
-    def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        result = self._transport.request(method, url, **kwargs)
-        status = result.status_code
-        if status is not None and 200 <= status < 400:
-            self._on_attempt(None)
-        else:
-            self._on_attempt(describe_error(result.error, status, result.reason))
-        return result
-
-    def __getattr__(self, name: str) -> Any:  # close, is_connection_error, ...
-        return getattr(self._transport, name)
-
-
-class _WatchedStub:
-    """A gRPC export stub telling ``on_attempt`` how each call went."""
-
-    def __init__(self, stub: Any, on_attempt: OnAttempt) -> None:
-        self._stub = stub
-        self._on_attempt = on_attempt
-
-    def Export(self, *args: Any, **kwargs: Any) -> Any:  # named as the stub it wraps
-        try:
-            response = self._stub.Export(*args, **kwargs)
-        except Exception as exc:
-            self._on_attempt(describe_error(exc))
-            raise
-        self._on_attempt(None)
-        return response
-
-
 def watch_requests(exporter: Any, on_attempt: OnAttempt) -> bool:
     """Have ``on_attempt`` told about every request ``exporter`` sends (``None``: it
-    worked, else what failed), so a failure is known at the first try, not after the
-    exporter's retries. ``False`` if the exporter is not one whose request path we know
-    (then only whole-export outcomes are known).
-
-    Private SDK hooks, guarded: the OTLP/HTTP client's transport, and the gRPC exporters'
-    stub, which they re-create with the channel after an UNAVAILABLE error.
-    """
-    exporter = exporter.primary if isinstance(exporter, Tee) else exporter
-    client: Any = getattr(exporter, "_client", None)
-    transport = getattr(client, "_transport", None)
-    if transport is not None and callable(getattr(transport, "request", None)):
-        client._transport = _WatchedTransport(transport, on_attempt)
+    worked, else what failed). ``False`` if we cannot see its requests (then only whole
+    exports' outcomes are known): OTLP/HTTP exporters built here are seen through their
+    session, OTLP/gRPC ones through a guarded SDK hook; a :class:`Tee`'s OTLP side."""
+    if isinstance(exporter, Tee):
+        exporter = exporter.primary
+    session = getattr(exporter, "astra_otel_session", None)
+    if isinstance(session, _ObservedSession):
+        session.on_attempt = on_attempt
         return True
-    reinit = getattr(exporter, "_initialize_channel_and_stub", None)
-    if callable(reinit) and callable(getattr(client, "Export", None)):
-
-        def initialize_channel_and_stub() -> None:
-            reinit()
-            exporter._client = _WatchedStub(exporter._client, on_attempt)
-
-        exporter._initialize_channel_and_stub = initialize_channel_and_stub
-        exporter._client = _WatchedStub(client, on_attempt)
-        return True
-    return False
+    return sdk_private.watch_grpc_calls(
+        exporter, lambda exc: on_attempt(describe_error(exc) if exc else None)
+    )

@@ -25,6 +25,7 @@ import grpc
 import pytest
 
 from astra_otel._config.params import environ_snapshot
+from astra_otel._internal import sdk_private
 from astra_otel._internal.export_status import ExportStatus, describe_error, say_unexported
 
 APP = Path(__file__).with_name("_failing_export_app.py")
@@ -373,3 +374,9 @@ def test_warnings_switched_off_by_the_variable() -> None:
     run = _run(CLOSED, "http/protobuf", ASTRA_OTEL_EXPORT_WARNINGS="false")
     assert run.lines == []
     assert "Connection refused" in run.health[0]["last_error"]
+
+
+def test_request_watching_works_on_the_installed_sdk() -> None:
+    """The gRPC call hook probes as usable here, so per-request reporting is what runs
+    (an SDK release that breaks it fails this, instead of silently reporting later)."""
+    assert sdk_private.probe(["otlp-grpc-calls"]) == {"otlp-grpc-calls": True}

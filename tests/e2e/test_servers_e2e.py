@@ -150,7 +150,7 @@ def served(
 def _records(stack: RunningStack, service: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(service.instance.id, scope name, record) for every log record of ``service``."""
     out = []
-    for entry in for_service(stack.logs_file, "resourceLogs", service):
+    for entry in for_service(stack.telemetry_dir, "logs", service):
         instance = attrs(entry["resource"]["attributes"])["service.instance.id"]
         for scope in entry["scopeLogs"]:
             out.extend((instance, scope["scope"]["name"], r) for r in scope["logRecords"])

@@ -39,6 +39,7 @@ from astra_otel._internal.sdk_private._exporters import (
     http_exporter_class,
     sdk_grpc_class,
     sdk_http_class,
+    watch_grpc_calls,
 )
 from astra_otel._internal.sdk_private._registry import HOOKS, Hook, probe, reset_probes
 from astra_otel._internal.sdk_private._spans import (
@@ -83,5 +84,6 @@ __all__ = [
     "span_fields",
     "span_origin",
     "suppressed",
+    "watch_grpc_calls",
     "with_attributes",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "http_exporter_class",
     "sdk_grpc_class",
     "sdk_http_class",
+    "watch_grpc_calls",
 ]
 
 
@@ -304,6 +305,74 @@ def grpc_exporter_class(signal: str) -> Any:
     if HOOKS["otlp-grpc-bytes"].usable():
         return _grpc_encoded(signal)
     return sdk_grpc_class(signal)
+
+
+# --- the outcome of every call an OTLP/gRPC exporter makes, retries included -------------
+
+OnCall = Callable[[BaseException | None], None]
+
+
+class _WatchedStub:
+    """A gRPC export stub telling ``on_call`` how each call went (``None``: it worked)."""
+
+    def __init__(self, stub: Any, on_call: OnCall) -> None:
+        self._stub = stub
+        self._on_call = on_call
+
+    def Export(self, *args: Any, **kwargs: Any) -> Any:  # named as the stub it wraps
+        try:
+            response = self._stub.Export(*args, **kwargs)
+        except Exception as exc:
+            self._on_call(exc)
+            raise
+        self._on_call(None)
+        return response
+
+
+def _watch_stub(exporter: Any, on_call: OnCall) -> None:
+    # The exporter re-creates channel and stub after an UNAVAILABLE error: wrap each one.
+    reinit = exporter._initialize_channel_and_stub
+
+    def initialize_channel_and_stub() -> None:
+        reinit()
+        exporter._client = _WatchedStub(exporter._client, on_call)
+
+    exporter._initialize_channel_and_stub = initialize_channel_and_stub
+    exporter._client = _WatchedStub(exporter._client, on_call)
+
+
+@hook(
+    "otlp-grpc-calls",
+    "the OTLP/gRPC exporters' _client stub and _initialize_channel_and_stub",
+    "only whole exports' outcomes for gRPC (a failure is said after the exporter's retries)",
+)
+def _check_grpc_calls() -> None:
+    calls: list[BaseException | None] = []
+    exporter = sdk_grpc_class("traces")(endpoint="127.0.0.1:9", insecure=True, timeout=1.0)
+    try:
+        _watch_stub(exporter, calls.append)
+        exporter._initialize_channel_and_stub()  # what a retry after UNAVAILABLE does
+        watched = exporter._client
+        expect(isinstance(watched, _WatchedStub), "stub not wrapped after re-creation")
+        watched._stub = _RecordingStub()
+        watched.Export(request=b"", metadata=(), timeout=1.0)
+        expect(calls == [None], f"calls seen: {calls!r}")
+    finally:
+        exporter.shutdown()
+
+
+def watch_grpc_calls(exporter: Any, on_call: OnCall) -> bool:
+    """Have ``on_call`` told about every export call an OTLP/gRPC ``exporter`` makes
+    (``None`` when it worked, else the ``RpcError``); ``False`` if it is not such an
+    exporter or the hook is not usable here."""
+    if not callable(getattr(exporter, "_initialize_channel_and_stub", None)):
+        return False
+    if not callable(getattr(getattr(exporter, "_client", None), "Export", None)):
+        return False
+    if not HOOKS["otlp-grpc-calls"].usable():
+        return False
+    _watch_stub(exporter, on_call)
+    return True
 
 
 ON_RESET.extend((_http_encoded.cache_clear, _grpc_encoded.cache_clear, _HTTP_CHOICE.clear))

@@ -344,6 +344,10 @@ def build(settings: Settings, sinks: Sinks) -> Telemetry:
         bridge_server_loggers(w.handlers, access)
 
     def server_stopping() -> None:
+        # Not while exports are failing: the exit hook's bounded attempt follows, and two
+        # waits on a dead collector would double the time the process takes to stop.
+        if any(s.status is not None and s.status.failing for s in w.stats.values()):
+            return
         for telemetry in handle:
             telemetry.force_flush(settings.shutdown_timeout)
 

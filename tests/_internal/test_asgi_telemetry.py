@@ -9,9 +9,10 @@ from typing import Any
 import fastapi
 import httpx
 import pytest
+from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 
-from astra_otel import InstrumentationOptions
+from astra_otel import InstrumentationOptions, TracesOptions
 from astra_otel._internal.asgi_telemetry import host_and_port
 from astra_otel._internal.fastapi_patch import SCOPE_NAME
 from astra_otel.testing import Capture, capture_telemetry
@@ -216,3 +217,26 @@ def test_server_address_and_port_from_the_host_header(
 ) -> None:
     """Names, IPv6 literals in brackets, and a missing or non-numeric port."""
     assert host_and_port(host) == expected
+
+
+def test_lifespan_shutdown_exports_what_is_queued() -> None:
+    """When the app reports its lifespan shutdown complete, queued spans are exported
+    (before the server may re-raise SIGTERM and skip exit hooks)."""
+    with capture_telemetry(service_name="a", traces=TracesOptions(schedule_delay=60.0)) as cap:
+        app = _app()
+        messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+        sent: list[str] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0)
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message["type"])
+            if message["type"] == "lifespan.startup.complete":
+                trace.get_tracer("t").start_span("queued").end()
+                exported = cap._spans.get_finished_spans()  # no flush: still queued
+                assert [s.name for s in exported] == []
+
+        asyncio.run(app({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send))
+        assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+        assert [s.name for s in cap._spans.get_finished_spans()] == ["queued"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _support.jsonl import read_documents, signal_files
+from .jsonl import read_documents, signal_files
 
 __all__ = ["attrs", "for_service"]
 

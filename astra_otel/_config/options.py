@@ -11,12 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["InstrumentationOptions", "LogsOptions", "MetricsOptions", "TracesOptions"]
+__all__ = [
+    "InstrumentationOptions",
+    "LogsOptions",
+    "MetricsOptions",
+    "SignalOptions",
+    "TracesOptions",
+]
 
 
 @dataclass(frozen=True)
-class TracesOptions:
-    """Trace pipeline options for ``setup(traces=...)``; durations in seconds."""
+class SignalOptions:
+    """What every signal's options have: the switch, the exporter selection and the OTLP
+    export (each falling back to the general ``setup()`` argument of the same name)."""
 
     enabled: bool | None = None
     exporter: str | tuple[str, ...] | None = None
@@ -27,6 +34,12 @@ class TracesOptions:
     certificate: str | None = None
     client_certificate: str | None = None
     client_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TracesOptions(SignalOptions):
+    """Trace pipeline options for ``setup(traces=...)``; durations in seconds."""
+
     sampler: str | None = None
     sampler_arg: float | None = None
     max_queue_size: int | None = None
@@ -35,35 +48,17 @@ class TracesOptions:
 
 
 @dataclass(frozen=True)
-class MetricsOptions:
+class MetricsOptions(SignalOptions):
     """Metric pipeline options for ``setup(metrics=...)``; durations in seconds."""
 
-    enabled: bool | None = None
-    exporter: str | tuple[str, ...] | None = None
-    endpoint: str | None = None
-    protocol: str | None = None
-    headers: Mapping[str, str] | None = None
-    timeout: float | None = None
-    certificate: str | None = None
-    client_certificate: str | None = None
-    client_key: str | None = None
     export_interval: float | None = None
     prometheus_port: int | None = None
 
 
 @dataclass(frozen=True)
-class LogsOptions:
+class LogsOptions(SignalOptions):
     """Log pipeline options for ``setup(logs=...)``; durations in seconds."""
 
-    enabled: bool | None = None
-    exporter: str | tuple[str, ...] | None = None
-    endpoint: str | None = None
-    protocol: str | None = None
-    headers: Mapping[str, str] | None = None
-    timeout: float | None = None
-    certificate: str | None = None
-    client_certificate: str | None = None
-    client_key: str | None = None
     level: str | None = None
     console: str | None = None
     access: bool | None = None

@@ -115,7 +115,8 @@ def capture_telemetry(
     ``kwargs`` are ``setup()``'s keyword arguments; ``environ`` replaces the process
     environment for settings resolution (default: empty, so the test is hermetic).
     Reads flush first; the block's exit shuts everything down. ``gc_freeze`` defaults to
-    off here.
+    off here. A signal whose exporter selection is ``none`` is left out as ``setup()``
+    leaves it out; any other selection (``otlp``, ``console``) is captured in memory.
     """
     reset()
     kwargs.setdefault("gc_freeze", False)  # tests create and drop many objects

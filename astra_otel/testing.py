@@ -32,7 +32,8 @@ from astra_otel._config.options import (
 from astra_otel._config.settings import load_settings, warn_ignored
 from astra_otel._internal import setup as _setup
 from astra_otel._internal.api_globals import reset_providers
-from astra_otel._internal.metrics import CountingMetricExporter
+from astra_otel._internal.metrics import CountingMetricExporter, redacted_metrics
+from astra_otel._internal.redaction import Redactor
 from astra_otel._internal.sdk_private import InMemoryLogRecordExporter, ReadableLogRecord
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.wiring import Sinks
@@ -54,6 +55,8 @@ class Capture:
         self._spans = spans
         self._logs = logs
         self._reader = reader
+        settings = telemetry.settings
+        self._redactor = Redactor(settings.redact_patterns, settings.redact_allowlist)
 
     def spans(self) -> list[ReadableSpan]:
         """Finished, sampled spans exported so far."""
@@ -66,10 +69,11 @@ class Capture:
         return list(self._logs.get_finished_logs())
 
     def metrics(self) -> list[Metric]:
-        """Every metric stream collected now (cumulative)."""
+        """Every metric stream collected now (cumulative), redacted as exports are."""
         data = self._reader.get_metrics_data()
         if data is None:
             return []
+        data = redacted_metrics(data, self._redactor)
         return [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
 
     def metric(self, name: str) -> Metric:
@@ -167,6 +171,7 @@ class OtlpHttpSink:
         self._spans: list[str] = []
         self._logs: list[str] = []
         self._metrics: list[str] = []
+        self._payloads: dict[str, list[bytes]] = {"traces": [], "metrics": [], "logs": []}
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -203,6 +208,12 @@ class OtlpHttpSink:
         with self._lock:
             return list(self._metrics)
 
+    def payloads(self, signal: str) -> list[bytes]:
+        """The raw request bodies (serialized OTLP protobuf) received for ``signal``
+        (``traces``, ``metrics`` or ``logs``): e.g. to check a secret never left."""
+        with self._lock:
+            return list(self._payloads[signal])
+
     def _record(self, signal: str, body: bytes) -> None:
         from opentelemetry.proto.collector.logs.v1 import logs_service_pb2  # noqa: PLC0415
         from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: PLC0415
@@ -212,6 +223,7 @@ class OtlpHttpSink:
             self.requests[signal] += 1
             if not self._decode:
                 return
+            self._payloads[signal].append(body)
             if signal == "traces":
                 req = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
                 for rs in req.resource_spans:

@@ -33,6 +33,7 @@ __all__ = [
     "name",
     "names",
     "pairs",
+    "patterns",
     "port",
     "ratio",
     "text",
@@ -293,6 +294,25 @@ def _split(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _sequence(
+    words: str,
+    split: Callable[[str], Iterable[str]],
+    members: Callable[[Iterable[object]], tuple[str, ...]],
+) -> Kind[tuple[str, ...]]:
+    """A list kind: ``split`` text in the environment, any iterable as an argument, each
+    result checked by ``members``."""
+
+    def parse(raw: str) -> tuple[str, ...]:
+        return members(split(raw))
+
+    def typed(value: object) -> tuple[str, ...]:
+        if not isinstance(value, Iterable):
+            raise TypeError(value)
+        return members(value)
+
+    return Kind(words, parse, _text_or(parse, typed), tuple[str, ...])
+
+
 def names(*allowed: str, accepted: str = "") -> Kind[tuple[str, ...]]:
     """Comma-separated names in the environment, a sequence of strings as an argument.
 
@@ -305,20 +325,12 @@ def names(*allowed: str, accepted: str = "") -> Kind[tuple[str, ...]]:
             raise ValueError(out)
         return out
 
-    def parse(raw: str) -> tuple[str, ...]:
-        return members(_split(raw))
-
-    def typed(value: object) -> tuple[str, ...]:
-        if not isinstance(value, Iterable):
-            raise TypeError(value)
-        return members(value)
-
     words = accepted or (
         "comma-separated names, each one of " + ", ".join(allowed)
         if allowed
         else "comma-separated names"
     )
-    return Kind(words, parse, _text_or(parse, typed), tuple[str, ...])
+    return _sequence(words, _split, members)
 
 
 def exporters() -> Kind[tuple[str, ...]]:
@@ -349,6 +361,52 @@ def exporters() -> Kind[tuple[str, ...]]:
         lambda raw: selection(raw.split(",")),
         _text_or(lambda raw: selection(raw.split(",")), typed),
         str | tuple[str, ...],
+    )
+
+
+def _split_patterns(raw: str) -> list[str]:
+    """Split at commas outside ``()``, ``[]`` and ``{}`` (``a{2,3}`` stays whole); a
+    backslash keeps the next character, so ``\\,`` is a literal comma anywhere."""
+    out: list[str] = []
+    current: list[str] = []
+    depth = 0
+    escaped = False
+    for ch in raw:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            out.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    out.append("".join(current))
+    return out
+
+
+def patterns() -> Kind[tuple[str, ...]]:
+    """Regular expressions (Python ``re``): comma-separated in the environment, a sequence
+    of strings as an argument. Each must compile."""
+
+    def members(items: Iterable[object]) -> tuple[str, ...]:
+        out = tuple(str(item).strip() for item in items if str(item).strip())
+        for item in out:
+            try:
+                re.compile(item)
+            except re.error as exc:
+                raise ValueError(item) from exc
+        return out
+
+    return _sequence(
+        "comma-separated regular expressions (Python re syntax; a comma inside (), [] or {} "
+        "belongs to its expression)",
+        _split_patterns,
+        members,
     )
 
 

@@ -125,6 +125,8 @@ class Settings:
     shutdown_timeout: float
     gc_freeze: bool
     export_warnings: bool
+    redact_patterns: tuple[str, ...]
+    redact_allowlist: tuple[str, ...]
     # Every declared setting as resolved from arguments/environment/defaults, before the
     # derivations above: what a repeated setup() call's conflict names (not compared).
     inputs: tuple[tuple[str, Any], ...] = dataclasses.field(default=(), compare=False, repr=False)

@@ -20,6 +20,7 @@ from astra_otel._config.kinds import (
     name,
     names,
     pairs,
+    patterns,
     port,
     ratio,
     text,
@@ -54,6 +55,8 @@ __all__ = [
     "PROMETHEUS_PORT",
     "PROTOCOL",
     "READ_BY_OPENTELEMETRY",
+    "REDACT_ALLOWLIST",
+    "REDACT_PATTERNS",
     "RESOURCE_ATTRIBUTES",
     "SAMPLER",
     "SAMPLERS",
@@ -448,6 +451,26 @@ EXPORT_WARNINGS = declare(
     "failing, again at most once a minute while they fail, one when they recover, and one "
     "at exit naming what was not exported. `false` keeps them quiet; `health()` still "
     "carries the last error.",
+)
+
+# --- redaction (applied to everything exported; see docs/setup.md "What is redacted") ---
+REDACT_PATTERNS = declare(
+    "redact_patterns",
+    "ASTRA_OTEL_REDACT_PATTERNS",
+    (),
+    patterns(),
+    "More sensitive names, added to the built-in ones: an attribute key or URL query "
+    "parameter name in which one of these is found (case-insensitive) has its value "
+    "replaced by `[REDACTED]`.",
+)
+REDACT_ALLOWLIST = declare(
+    "redact_allowlist",
+    "ASTRA_OTEL_REDACT_ALLOWLIST",
+    (),
+    patterns(),
+    "Names never redacted for their name: an attribute key or query parameter name that "
+    "one of these matches entirely (case-insensitive, e.g. `page_token`) keeps its value; "
+    "the value patterns for free text still apply to it.",
 )
 
 # --- standard variables astra-otel does not read itself ---

@@ -13,15 +13,18 @@ import contextlib
 
 from opentelemetry.trace import SpanContext
 
+from astra_otel._internal.redaction import DEFAULT
+
 __all__ = ["escaped_from", "exception_message", "exception_summary", "mark_escaped"]
 
 _ATTR = "_astra_otel_span_context"
 
 
 def exception_message(exc: BaseException) -> str:
-    """The exception's message as telemetry records it."""
+    """The exception's message as telemetry records it: with the value patterns applied
+    (the export threads redact again, with the user's patterns too)."""
     try:
-        return str(exc)
+        return DEFAULT.text(str(exc))
     except Exception:  # a broken __str__ must not break the request's telemetry
         return f"<unprintable {type(exc).__name__}>"
 

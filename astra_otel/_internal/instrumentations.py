@@ -15,7 +15,7 @@ from typing import Any
 
 from astra_otel._config.settings import InstrumentationSettings
 from astra_otel._internal import sdk_private
-from astra_otel._internal.redaction import SENSITIVE_HEADER_PATTERNS
+from astra_otel._internal.redaction import header_patterns
 
 __all__ = ["Instrumented", "apply_semconv_mode", "fastapi_kwargs", "instrument_libraries"]
 
@@ -36,7 +36,7 @@ def fastapi_kwargs(settings: InstrumentationSettings) -> dict[str, Any]:
         "exclude_spans": list(settings.fastapi_exclude_spans),
         "http_capture_headers_server_request": capture,
         "http_capture_headers_server_response": capture,
-        "http_capture_headers_sanitize_fields": list(SENSITIVE_HEADER_PATTERNS),
+        "http_capture_headers_sanitize_fields": header_patterns(),
     }
 
 

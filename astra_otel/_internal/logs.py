@@ -25,6 +25,7 @@ from astra_otel._internal.batching import Batcher, QueueProcessorMixin, SignalSt
 from astra_otel._internal.exceptions import escaped_from, exception_message
 from astra_otel._internal.exporters import ExporterSlot
 from astra_otel._internal.otlp_logs import LogEncoder
+from astra_otel._internal.redaction import DEFAULT, Redactor
 from astra_otel._internal.sdk_private import (
     LoggerProvider,
     LogRecord,
@@ -110,15 +111,18 @@ def _attributes(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class _Converter:
-    """Turns a queued bridge tuple into an SDK log record (on the export thread)."""
+    """Turns a queued item into the SDK log record exporters get (on the export thread),
+    redacted as the log encoder redacts."""
 
-    def __init__(self, resource: Resource) -> None:
+    def __init__(self, resource: Resource, redactor: Redactor = DEFAULT) -> None:
         self._resource = resource
+        self._redactor = redactor
         self._scopes: dict[str, InstrumentationScope] = {}
 
     def __call__(self, item: _Pending | ReadWriteLogRecord) -> ReadWriteLogRecord:
+        redactor = self._redactor
         if isinstance(item, ReadWriteLogRecord):
-            return item
+            return _redacted_record(item, redactor)
         record, message, span_context = item
         scope = self._scopes.get(record.name)
         if scope is None:
@@ -126,18 +130,38 @@ class _Converter:
         ctx = trace.set_span_in_context(NonRecordingSpan(span_context))
         stamp = int(record.created * 1e9)
         number, text = _severity_of(record)
+        attributes = _attributes(record)
         api_record = LogRecord(
             timestamp=stamp,
             observed_timestamp=stamp,  # observed when the bridge saw it
             context=ctx,
             severity_text=text,
             severity_number=SeverityNumber(number),
-            body=message,
-            attributes=_attributes(record),
+            body=redactor.text(message),
+            attributes=redactor.attributes(attributes) or attributes,
         )
         return ReadWriteLogRecord(
             log_record=api_record, resource=self._resource, instrumentation_scope=scope
         )
+
+
+def _redacted_record(item: ReadWriteLogRecord, redactor: Redactor) -> ReadWriteLogRecord:
+    """An API-emitted record with its body and attributes redacted (in place: it is ours
+    once emitted; the SDK's limits and count of dropped attributes stay)."""
+    rec = item.log_record
+    body = redactor.body(rec.body)
+    if body != rec.body:
+        rec.body = body
+    current = rec.attributes
+    attrs = redactor.attributes(current)
+    if attrs is not None and current is not None:
+        try:  # the SDK's mutable BoundedAttributes
+            for key, value in attrs.items():
+                if value is not current[key]:
+                    current[key] = value  # type: ignore[index]  # checked mutable at run time
+        except TypeError:  # an immutable mapping
+            rec.attributes = attrs
+    return item
 
 
 def _readable(record: ReadWriteLogRecord, resource: Resource) -> ReadableLogRecord:
@@ -159,11 +183,14 @@ class QueueLogProcessor(QueueProcessorMixin, LogRecordProcessor):
         stats: SignalStats,
         resource: Resource,
         settings: LogsSettings,
+        redactor: Redactor = DEFAULT,
     ) -> None:
         self._slot = slot
         self._resource = resource
-        self._convert = _Converter(resource)
-        self._encoder = LogEncoder(resource, _attributes, _severity_of)
+        self._convert = _Converter(resource, redactor)
+        self._encoder = LogEncoder(
+            resource, _attributes, _severity_of, redactor.value, redactor.body
+        )
         # The records the SDK's own processors export, for exporters that are not ours
         # (in-memory in tests, the console) and for any batch our path fails on.
         self._export = SendPath(
@@ -288,9 +315,10 @@ def build_logger_provider(
     resource: Resource,
     slot: ExporterSlot[Any],
     stats: SignalStats,
+    redactor: Redactor = DEFAULT,
 ) -> tuple[LoggerProvider, QueueLogProcessor]:
     """LoggerProvider with our processor; the SDK's own atexit hook is off."""
     provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    processor = QueueLogProcessor(slot, stats, resource, settings)
+    processor = QueueLogProcessor(slot, stats, resource, settings, redactor)
     provider.add_log_record_processor(processor)
     return provider, processor

@@ -8,9 +8,10 @@ exported as ``astra.telemetry.*`` instruments (see :func:`register_self_metrics`
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from opentelemetry.sdk.metrics import (
@@ -38,6 +39,7 @@ from astra_otel._config.settings import MetricsSettings
 from astra_otel._internal import sdk_private
 from astra_otel._internal.batching import SignalStats
 from astra_otel._internal.exporters import ExporterSlot
+from astra_otel._internal.redaction import DEFAULT, Redactor
 from astra_otel.catalogue.instruments import DURATION_BUCKETS_S
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "CountingMetricExporter",
     "NullMetricExporter",
     "build_meter_provider",
+    "redacted_metrics",
     "register_self_metrics",
     "reset_metric_state_in_child",
     "start_prometheus_endpoint",
@@ -72,12 +75,49 @@ def _data_points(data: MetricsData) -> int:
     )
 
 
-class CountingMetricExporter(MetricExporter):
-    """Delegates to the exporter in a slot and counts exported/failed data points."""
+T = TypeVar("T")
 
-    def __init__(self, slot: ExporterSlot[Any], stats: SignalStats) -> None:
+
+def _each(obj: T, field: str, change: Callable[[Any], Any]) -> T:
+    """``obj`` (a frozen SDK dataclass) with ``change`` applied to each item of ``field``;
+    ``obj`` itself when no item changed."""
+    items: Sequence[Any] = getattr(obj, field)
+    new = [change(item) for item in items]
+    if all(a is b for a, b in zip(new, items, strict=True)):
+        return obj
+    return dataclasses.replace(obj, **{field: new})  # type: ignore[type-var]  # SDK dataclasses
+
+
+def redacted_metrics(data: MetricsData, redactor: Redactor) -> MetricsData:
+    """``data`` with each data point's attributes redacted (only what changed is copied)."""
+
+    def point(p: Any) -> Any:
+        attrs = redactor.attributes(p.attributes)
+        return p if attrs is None else dataclasses.replace(p, attributes=attrs)
+
+    def metric(m: Any) -> Any:
+        values = _each(m.data, "data_points", point)
+        return m if values is m.data else dataclasses.replace(m, data=values)
+
+    def scope(sm: Any) -> Any:
+        return _each(sm, "metrics", metric)
+
+    def resource(rm: Any) -> Any:
+        return _each(rm, "scope_metrics", scope)
+
+    return _each(data, "resource_metrics", resource)
+
+
+class CountingMetricExporter(MetricExporter):
+    """Delegates to the exporter in a slot, data point attributes redacted, and counts
+    exported/failed data points."""
+
+    def __init__(
+        self, slot: ExporterSlot[Any], stats: SignalStats, redactor: Redactor = DEFAULT
+    ) -> None:
         super().__init__(preferred_temporality=CUMULATIVE)
         self._slot = slot
+        self._redactor = redactor
         self._stats = stats
         # Points of the collection being sent, and in which process (a forked child's
         # copy of a parent's export in flight is not its own).
@@ -93,7 +133,8 @@ class CountingMetricExporter(MetricExporter):
         points = _data_points(metrics_data)
         self._inflight = (os.getpid(), points)
         try:
-            result = self._slot.get().export(metrics_data, timeout_millis=timeout_millis)
+            clean = redacted_metrics(metrics_data, self._redactor)
+            result = self._slot.get().export(clean, timeout_millis=timeout_millis)
         except Exception:
             result = MetricExportResult.FAILURE
         self._inflight = (0, 0)

@@ -64,11 +64,17 @@ def _body(body: Any) -> bytes:
         return value_field(b"\x2a", str(body))
 
 
+def _as_is(body: Any) -> Any:
+    return body
+
+
 class LogEncoder:
     """Encodes log batches; one instance per export thread (its caches are not locked).
 
     ``resource`` is the one bridged records belong to; ``attributes_of`` and
     ``severity_of`` turn a stdlib record into its attributes and (number, text).
+    ``sanitize(key, value)`` rewrites attribute values and ``body(b)`` record bodies before
+    they are encoded (redaction).
     """
 
     def __init__(
@@ -76,12 +82,16 @@ class LogEncoder:
         resource: Resource,
         attributes_of: Callable[[logging.LogRecord], dict[str, Any]],
         severity_of: Callable[[logging.LogRecord], tuple[int, str]],
+        sanitize: Callable[[str, Any], Any] | None = None,
+        body: Callable[[Any], Any] | None = None,
     ) -> None:
         self._resource = resource
         self._attributes_of = attributes_of
         self._severity_of = severity_of
-        self._attrs = AttributeCache(nulls=LOG_NULLS)
-        self._plain_attrs = AttributeCache(nulls=SPAN_NULLS)  # resources and scopes
+        self._attrs = AttributeCache(sanitize=sanitize, nulls=LOG_NULLS)
+        # Resources and scopes (redacted too).
+        self._plain_attrs = AttributeCache(sanitize=sanitize, nulls=SPAN_NULLS)
+        self._body = body or _as_is
         self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
         self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
         self._bridge_scopes: dict[str, InstrumentationScope] = {}
@@ -116,7 +126,7 @@ class LogEncoder:
         nanos = int(record.created * 1e9)
         stamp = b"\x09" + _fixed64(nanos) if nanos else b""  # proto3 omits a zero
         parts = [stamp, self._severity(record)]
-        parts.append(b"\x2a" + length_prefixed(any_value(message)))
+        parts.append(b"\x2a" + length_prefixed(any_value(self._body(message))))
         parts += self._attrs.encode(b"\x32", self._attributes_of(record))
         parts += _ids(ctx.trace_id, ctx.span_id, int(ctx.trace_flags))
         if nanos:
@@ -132,7 +142,7 @@ class LogEncoder:
         if severity:
             parts.append(field_varint(b"\x10", severity))
         parts.append(field_string(b"\x1a", rec.severity_text or ""))
-        parts.append(_body(rec.body))
+        parts.append(_body(self._body(rec.body)))
         parts += self._attrs.encode(b"\x32", self._plain(rec.attributes))
         parts.append(field_varint(b"\x38", item.dropped_attributes))
         parts += _ids(rec.trace_id or 0, rec.span_id or 0, int(rec.trace_flags or 0))

@@ -53,29 +53,40 @@ def _trace_state(span_context: Any) -> bytes:
     return field_string(b"\x1a", ",".join(f"{k}={v}" for k, v in state.items()))
 
 
-def status_field(status: Any) -> bytes:
-    """The span's ``status`` field (15), tag included; ``None`` leaves it out."""
+def _same(text: str) -> str:
+    return text
+
+
+def status_field(status: Any, text: Callable[[str], str] = _same) -> bytes:
+    """The span's ``status`` field (15), tag included; ``None`` leaves it out.
+    ``text`` rewrites the description (redaction)."""
     if status is None:
         return b""
     code = status.status_code._value_
     if not code and not status.description:
         return b"\x7a\x00"  # the SDK always sets the (empty) status message
-    body = field_string(b"\x12", status.description or "") + field_varint(b"\x18", code)
+    description = text(status.description) if status.description else ""
+    body = field_string(b"\x12", description) + field_varint(b"\x18", code)
     return b"\x7a" + length_prefixed(body)
 
 
 class SpanEncoder:
     """Encodes span batches; one instance per export thread (its caches are not locked).
 
-    ``sanitize(key, value)`` rewrites span attribute values before they are encoded
-    (redaction); resource and scope attributes are taken as they are.
+    ``sanitize(key, value)`` rewrites attribute values before they are encoded and
+    ``text(s)`` span names, event names and status descriptions (redaction; both cached
+    with what they produce). Resource and scope attributes go through ``sanitize`` too.
     """
 
-    def __init__(self, sanitize: Callable[[str, Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        sanitize: Callable[[str, Any], Any] | None = None,
+        text: Callable[[str], str] = _same,
+    ) -> None:
         self._attrs = AttributeCache(sanitize=sanitize, nulls=SPAN_NULLS)
-        self._plain_attrs = AttributeCache(nulls=SPAN_NULLS)
-        self._resources = ObjectCache(lambda r: resource_bytes(self._plain_attrs, r))
-        self._scopes = ObjectCache(lambda s: scope_bytes(self._plain_attrs, s))
+        self._text = text
+        self._resources = ObjectCache(lambda r: resource_bytes(self._attrs, r))
+        self._scopes = ObjectCache(lambda s: scope_bytes(self._attrs, s))
         self._names: dict[str, bytes] = {}
         self._fields = sdk_private.span_fields()
         self._origin = sdk_private.span_origin()
@@ -95,7 +106,7 @@ class SpanEncoder:
     def _name(self, name: str) -> bytes:
         encoded = self._names.get(name)
         if encoded is None:
-            encoded = field_string(b"\x2a", name)
+            encoded = field_string(b"\x2a", self._text(name))
             if len(self._names) >= 4096:
                 self._names.clear()
             self._names[name] = encoded
@@ -135,7 +146,7 @@ class SpanEncoder:
         if links:
             parts += self._links(links)
         parts.append(field_varint(b"\x70", span.dropped_links))
-        parts.append(status_field(status))
+        parts.append(status_field(status, self._text))
         parts.append(_FLAGS_REMOTE if parent is not None and parent.is_remote else _FLAGS_LOCAL)
         return b"".join(parts)
 
@@ -143,7 +154,8 @@ class SpanEncoder:
         out = []
         for event in events:
             stamp = event.timestamp
-            body = [b"\x09" + _fixed64(stamp) if stamp else b"", field_string(b"\x12", event.name)]
+            name = self._text(event.name)
+            body = [b"\x09" + _fixed64(stamp) if stamp else b"", field_string(b"\x12", name)]
             body += self._attrs.encode(b"\x1a", self._plain(event.attributes))
             body.append(field_varint(b"\x20", event.dropped_attributes))
             out.append(b"\x5a")

@@ -13,6 +13,7 @@ from opentelemetry.util.types import AttributeValue
 
 from astra_otel._config.settings import Settings
 from astra_otel._internal import sdk_private
+from astra_otel._internal.redaction import DEFAULT, Redactor
 
 __all__ = ["CachedHashResource", "build_resource", "new_instance_id", "renew_instance_id"]
 
@@ -52,8 +53,9 @@ class CachedHashResource(Resource):
         return cached
 
 
-def build_resource(settings: Settings, instance_id: str) -> Resource:
-    """Resource attributes: explicit settings win over ``OTEL_RESOURCE_ATTRIBUTES``."""
+def build_resource(settings: Settings, instance_id: str, redactor: Redactor = DEFAULT) -> Resource:
+    """Resource attributes: explicit settings win over ``OTEL_RESOURCE_ATTRIBUTES``; redacted
+    once here, so every signal and exporter gets the redacted resource."""
     attrs: dict[str, AttributeValue] = dict(_process_attributes())
     attrs.update(dict(settings.resource_attributes))
     attrs["service.name"] = settings.service_name
@@ -66,7 +68,7 @@ def build_resource(settings: Settings, instance_id: str) -> Resource:
     attrs["telemetry.sdk.language"] = "python"
     attrs["telemetry.sdk.name"] = "opentelemetry"
     attrs["telemetry.distro.name"] = "astra-otel"
-    return CachedHashResource(attrs)
+    return CachedHashResource(redactor.attributes(attrs) or attrs)
 
 
 def _sdk_child_instance_id() -> str:

@@ -93,6 +93,8 @@ def setup(
     instrumentations: InstrumentationOptions | None = None,
     gc_freeze: bool | None = None,
     export_warnings: bool | None = None,
+    redact_patterns: tuple[str, ...] | None = None,
+    redact_allowlist: tuple[str, ...] | None = None,
 ) -> Telemetry:
     """Wire traces, metrics and logs through the OpenTelemetry SDK to OTLP; call once.
 

@@ -42,6 +42,7 @@ from astra_otel._internal.metrics import (
     reset_metric_state_in_child,
     start_prometheus_endpoint,
 )
+from astra_otel._internal.redaction import Redactor
 from astra_otel._internal.resource import build_resource, new_instance_id, renew_instance_id
 from astra_otel._internal.telemetry import Telemetry
 from astra_otel._internal.traces import build_tracer_provider
@@ -176,7 +177,8 @@ class _Wiring:
     def __init__(self, settings: Settings, sinks: Sinks) -> None:
         self.settings = settings
         self.sinks = sinks
-        self.resource = build_resource(settings, new_instance_id())
+        self.redactor = Redactor(settings.redact_patterns, settings.redact_allowlist)
+        self.resource = build_resource(settings, new_instance_id(), self.redactor)
         self.stats = {s: SignalStats(s) for s in ("traces", "metrics", "logs")}
         dormant = sinks.install_exit_hooks and in_prefork_master()
         for signal, stats in self.stats.items():
@@ -232,7 +234,7 @@ class _Wiring:
     def traces(self) -> None:
         slot = self._slot("traces", self.sinks.span_exporter, self.sinks.span_fallback)
         self.tracer_provider, processor = build_tracer_provider(
-            self.settings.traces, self.resource, slot, self.stats["traces"]
+            self.settings.traces, self.resource, slot, self.stats["traces"], self.redactor
         )
         self.batchers.append(processor.batcher)
         self.extras["span_processor"] = processor
@@ -241,7 +243,7 @@ class _Wiring:
         readers: list[MetricReader] = []
         if self.settings.metrics.exporter:  # else only the Prometheus pull endpoint
             slot = self._slot("metrics", self.sinks.metric_exporter or _no_exporter)
-            counting = CountingMetricExporter(slot, self.stats["metrics"])
+            counting = CountingMetricExporter(slot, self.stats["metrics"], self.redactor)
             readers = self.sinks.metric_readers(counting)
         port = self.settings.metrics.prometheus_port
         if port:
@@ -256,7 +258,7 @@ class _Wiring:
         if logs.enabled and logs.exporter and sdk_private.HOOKS["logs-sdk"].usable():
             slot = self._slot("logs", self.sinks.log_exporter, self.sinks.log_fallback)
             self.logger_provider, processor = build_logger_provider(
-                self.settings.logs, self.resource, slot, self.stats["logs"]
+                self.settings.logs, self.resource, slot, self.stats["logs"], self.redactor
             )
             self.batchers.append(processor.batcher)
             self.extras["log_processor"] = processor
@@ -311,7 +313,7 @@ def _probe_hooks(settings: Settings) -> None:
     """Probe the private SDK hooks this wiring will use (each once per process)."""
     names = ["api-globals", "sdk-disabled-flag", "suppress-key", "resource-attributes-write"]
     if settings.traces.enabled:
-        names += ["span-fields", "attributes-dict", "span-attributes-write"]
+        names += ["span-fields", "attributes-dict", "span-fields-write"]
     if settings.metrics.enabled:
         names.append("metrics-fork-reset")
     if settings.logs.enabled:

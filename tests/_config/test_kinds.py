@@ -129,3 +129,28 @@ def test_stack_timeouts_refuse_zero(var: str) -> None:
     """The stack's timeouts are refused at zero too (`stack up` would not wait at all)."""
     with pytest.raises(ConfigError, match=rf"{var}='0': expected a number of seconds > 0"):
         load_stack_settings({"HOME": "/h", var: "0"})
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("iban,card_?no", ("iban", "card_?no")),
+        (r"x{2,3}, (a|b,c) ,[,;]", ("x{2,3}", "(a|b,c)", "[,;]")),
+        (r"a\,b,c", (r"a\,b", "c")),
+        (" , ", ()),
+    ],
+)
+def test_redact_patterns_split_at_top_level_commas(raw: str, expected: tuple[str, ...]) -> None:
+    """A comma inside (), [] or {} (or after a backslash) belongs to its expression."""
+    settings = load_settings({}, {"ASTRA_OTEL_REDACT_PATTERNS": raw})
+    assert settings.redact_patterns == expected
+
+
+def test_a_pattern_that_does_not_compile_is_refused() -> None:
+    """A bad regular expression fails setup() naming the variable or argument."""
+    with pytest.raises(ConfigError, match="ASTRA_OTEL_REDACT_ALLOWLIST"):
+        load_settings({}, {"ASTRA_OTEL_REDACT_ALLOWLIST": "page_(token"})
+    with pytest.raises(ConfigError, match=r"redact_patterns \(argument\)"):
+        load_settings({"redact_patterns": ("ok", "[unclosed")}, {})
+    with pytest.raises(ConfigError, match="redact_patterns"):
+        load_settings({"redact_patterns": 3}, {})

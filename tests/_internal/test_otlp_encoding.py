@@ -42,7 +42,7 @@ from astra_otel._internal.logs import _attributes, _Converter, _severity_of
 from astra_otel._internal.otlp_logs import BridgeItem, LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
 from astra_otel._internal.otlp_wire import AttributeCache, any_value, varint
-from astra_otel._internal.redaction import sanitize_value
+from astra_otel._internal.redaction import DEFAULT
 from astra_otel._internal.sdk_private import Delivery
 from astra_otel._internal.traces import QueueSpanProcessor
 from astra_otel.testing import OtlpHttpSink
@@ -255,7 +255,7 @@ def test_span_encoder_redacts_as_it_encodes() -> None:
             span.set_attribute("http.request.header.x-api-key", "k3y")
             span.set_attribute("db.statement", "SELECT * FROM t WHERE pw = 'hunter2' AND n = 42")
             span.set_attribute("http.request.header.accept", ("text/plain",))
-    payload = SpanEncoder(sanitize_value).encode(exporter.get_finished_spans())
+    payload = SpanEncoder(DEFAULT.value, DEFAULT.text).encode(exporter.get_finished_spans())
     for secret in (b"s3cr3t", b"k3y", b"hunter2", b"42"):
         assert secret not in payload
     request = trace_service_pb2.ExportTraceServiceRequest.FromString(payload)

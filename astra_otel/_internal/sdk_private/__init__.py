@@ -49,7 +49,7 @@ from astra_otel._internal.sdk_private._spans import (
     set_resource_attributes,
     span_fields,
     span_origin,
-    with_attributes,
+    with_fields,
 )
 
 __all__ = [
@@ -85,5 +85,5 @@ __all__ = [
     "span_origin",
     "suppressed",
     "watch_grpc_calls",
-    "with_attributes",
+    "with_fields",
 ]

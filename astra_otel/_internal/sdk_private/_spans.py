@@ -22,7 +22,7 @@ __all__ = [
     "set_resource_attributes",
     "span_fields",
     "span_origin",
-    "with_attributes",
+    "with_fields",
 ]
 
 
@@ -119,35 +119,54 @@ def _as_is(attributes: Any) -> Any:
     return attributes
 
 
+# The fields the redaction may rewrite, and the ReadableSpan constructor argument of each.
+_WRITABLE = ("name", "attributes", "events", "links", "status")
+
+
 @hook(
-    "span-attributes-write",
-    "ReadableSpan._attributes (assigned)",
-    "a public ReadableSpan copy of each span with the redacted attributes",
+    "span-fields-write",
+    "ReadableSpan._name/_attributes/_events/_links/_status (assigned)",
+    "a public ReadableSpan copy of each span whose redacted fields changed",
 )
-def _check_span_attributes_write() -> None:
+def _check_span_fields_write() -> None:
+    from opentelemetry.sdk.trace import Event  # noqa: PLC0415
+    from opentelemetry.trace import Status, StatusCode  # noqa: PLC0415
+
     span: Any = _probe_span()
-    span._attributes = {"k": "redacted"}
+    new = {
+        "name": "renamed",
+        "attributes": {"k": "redacted"},
+        "events": (Event("e2", {"x": False}, 1),),
+        "links": (),
+        "status": Status(StatusCode.ERROR, "redacted"),
+    }
+    for field, value in new.items():
+        setattr(span, f"_{field}", value)
+    expect(span.name == "renamed", "name did not change")
     expect(dict(span.attributes) == {"k": "redacted"}, "attributes did not change")
+    expect([e.name for e in span.events] == ["e2"], "events did not change")
+    expect(tuple(span.links) == (), "links did not change")
+    expect(span.status.description == "redacted", "status did not change")
 
 
-def with_attributes(span: ReadableSpan, attributes: Mapping[str, Any]) -> ReadableSpan:
-    """``span`` with its attributes replaced (in place when the SDK allows it)."""
-    if HOOKS["span-attributes-write"].usable():
-        span._attributes = attributes  # a plain mapping encodes alike
+def with_fields(span: ReadableSpan, changes: Mapping[str, Any]) -> ReadableSpan:
+    """``span`` with some of name, attributes, events, links and status replaced (in place
+    when the SDK allows it, else a public copy)."""
+    if HOOKS["span-fields-write"].usable():
+        for field, value in changes.items():
+            setattr(span, f"_{field}", value)  # plain mappings/sequences encode alike
         return span
+    fields = {field: changes.get(field, getattr(span, field)) for field in _WRITABLE}
+    fields["attributes"] = dict(fields["attributes"] or {})
     return ReadableSpan(
-        name=span.name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=dict(attributes),
-        events=span.events,
-        links=span.links,
         kind=span.kind,
-        status=span.status,
         start_time=span.start_time,
         end_time=span.end_time,
         instrumentation_scope=span.instrumentation_scope,
+        **fields,
     )
 
 

@@ -2,34 +2,18 @@
 
 Built on the OpenTelemetry API only; ``astra_otel.setup()`` wires the SDK behind it. The
 metric table is :data:`~astra_otel.catalogue.instruments.SPECS` (rendered in
-``docs/catalogue.md``).
+``docs/catalogue.md``). The span helpers and the log events are exported as their
+modules list them (``spans.__all__``, ``events.__all__``).
 """
 
 from __future__ import annotations
 
-from astra_otel.catalogue.events import (
-    log_anomaly,
-    log_circuit_breaker_transition,
-    log_error,
-    log_performance,
-    log_recovery_action,
-    log_request,
-    log_retry,
-)
+from astra_otel.catalogue import events, spans
+from astra_otel.catalogue.events import *  # noqa: F403  # exactly events.__all__
 from astra_otel.catalogue.guard import OVERFLOW_VALUE, CardinalityGuard
 from astra_otel.catalogue.instruments import SPECS, InstrumentKind, InstrumentSpec, prometheus_name
 from astra_otel.catalogue.metrics import Catalogue, get_catalogue, set_catalogue
-from astra_otel.catalogue.spans import (
-    Operation,
-    anomaly_detection,
-    chaos_injection,
-    circuit_breaker_call,
-    dependency_call,
-    memory_engine_operation,
-    model_inference,
-    recovery_action,
-    retry_attempt,
-)
+from astra_otel.catalogue.spans import *  # noqa: F403  # exactly spans.__all__
 
 __all__ = [
     "OVERFLOW_VALUE",
@@ -38,23 +22,9 @@ __all__ = [
     "Catalogue",
     "InstrumentKind",
     "InstrumentSpec",
-    "Operation",
-    "anomaly_detection",
-    "chaos_injection",
-    "circuit_breaker_call",
-    "dependency_call",
     "get_catalogue",
-    "log_anomaly",
-    "log_circuit_breaker_transition",
-    "log_error",
-    "log_performance",
-    "log_recovery_action",
-    "log_request",
-    "log_retry",
-    "memory_engine_operation",
-    "model_inference",
     "prometheus_name",
-    "recovery_action",
-    "retry_attempt",
     "set_catalogue",
 ]
+__all__ += events.__all__
+__all__ += spans.__all__

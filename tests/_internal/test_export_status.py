@@ -12,6 +12,7 @@ import http.server
 import json
 import logging
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -280,12 +281,15 @@ def _run(
     protocol: str,
     *,
     recover: Callable[[], None] | None = None,
+    timeout: float | None = None,
     prefix: tuple[str, ...] = (),
     **env_extra: str,
 ) -> _Run:
     env = {k: v for k, v in environ_snapshot().items() if not k.startswith(("OTEL_", "ASTRA_"))}
     env.update(env_extra)
     args = [*prefix, sys.executable, str(APP), endpoint, protocol]
+    if timeout is not None:
+        args.append(str(timeout))
     started = time.time()
     proc = subprocess.Popen(
         [*args, "recover"] if recover else args,
@@ -367,6 +371,22 @@ def test_server_error_is_said_once_then_recovery(protocol: str, flaky: tuple[str
     assert recovered[0].endswith("(0 lost while failing)")
     assert run.health[1]["exported"] == 1
     assert run.said("shutdown left") == []
+
+
+@pytest.fixture
+def silent() -> Iterator[str]:
+    """A port that accepts connections and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)  # the kernel completes handshakes; nothing is ever read
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_timeout_is_said_once(protocol: str, silent: str) -> None:
+    """An endpoint that never answers: the line says the request timed out."""
+    run = _run(silent, protocol, timeout=1.5)
+    fragment = "DEADLINE_EXCEEDED" if protocol == "grpc" else "ReadTimeout"
+    _assert_failure_said_once(run, _signal_endpoint(silent, protocol), fragment)
 
 
 def test_warnings_switched_off_by_the_variable() -> None:

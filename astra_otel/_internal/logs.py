@@ -99,6 +99,8 @@ def _attributes(record: logging.LogRecord) -> dict[str, Any]:
         "code.function.name": record.funcName,
         "code.line.number": record.lineno,
     }
+    if record.funcName is None:  # a record made by hand: no value (SDK < 1.43 drops None)
+        del attrs["code.function.name"]
     for key, value in vars(record).items():
         if key not in _RESERVED and not key.startswith("_"):
             attrs[key] = _attr_value(value)

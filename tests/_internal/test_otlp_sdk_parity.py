@@ -10,6 +10,7 @@ import pytest
 from opentelemetry._logs import LogRecord as ApiLogRecord
 from opentelemetry.exporter.otlp.proto.common._log_encoder import encode_logs
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.sdk._logs import LoggerProvider, ReadWriteLogRecord
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.resources import Resource
@@ -22,6 +23,7 @@ from opentelemetry.trace import Link, SpanContext, TraceFlags
 from astra_otel._internal.logs import _attributes, _severity_of
 from astra_otel._internal.otlp_logs import LogEncoder
 from astra_otel._internal.otlp_spans import SpanEncoder
+from astra_otel._internal.otlp_wire import Nulls, key_value, value_field
 
 CTX = SpanContext(0xAB, 0xCD, is_remote=False, trace_flags=TraceFlags(1))
 RESOURCE = Resource({"service.name": "parity"})
@@ -175,3 +177,27 @@ def test_a_log_body_of_no_otlp_type_keeps_the_record_as_text() -> None:
     text = ReadWriteLogRecord(ApiLogRecord(body=str({"when": object}), **stamps))
     expected = encode_logs([text])
     assert _log_encoder().encode([record]) == expected.SerializeToString()
+
+
+def test_none_follows_each_sdk_rule() -> None:
+    """``None`` as SDK >= 1.43 writes it (an empty AnyValue), and as SDK 1.40-1.42 did:
+    rejected in span, resource and scope attributes; in log records no value at all (an
+    empty AnyValue as an array element). The SDK 1.40 encoder tests check the same bytes
+    in the oldest supported set."""
+    empty, omitted = AnyValue(), None
+    with_none = {"list": [1, None], "map": {"inner": None}}
+    assert key_value("k", None) == KeyValue(key="k", value=empty).SerializeToString()
+    assert key_value("k", None, Nulls.OMIT) == KeyValue(key="k", value=omitted).SerializeToString()
+    array = AnyValue(array_value=ArrayValue(values=[AnyValue(int_value=1), empty]))
+    kvlist = AnyValue(kvlist_value=KeyValueList(values=[KeyValue(key="inner")]))
+    assert key_value("list", with_none["list"], Nulls.OMIT) == (
+        KeyValue(key="list", value=array).SerializeToString()
+    )
+    assert key_value("map", with_none["map"], Nulls.OMIT) == (
+        KeyValue(key="map", value=kvlist).SerializeToString()
+    )
+    for value in (None, *with_none.values()):
+        with pytest.raises(TypeError, match="Invalid type <class 'NoneType'> of value None"):
+            key_value("k", value, Nulls.REJECT)
+    assert value_field(b"\x2a", None, Nulls.OMIT) == b"", "a log body of None: no body field"
+    assert value_field(b"\x2a", None) == b"\x2a\x00"

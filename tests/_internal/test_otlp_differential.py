@@ -103,19 +103,17 @@ def _as_sent(value: Any) -> Any:
     return value  # dropped by both (the SDK's ERROR record, ours)
 
 
-def _sent_attributes(attributes: Any, *, extended: bool = False) -> Any:
-    """The same kind of mapping (a plain one is not cleaned), with the same drop count;
-    ``extended``: cleaned as a log record's are (SDK < 1.43 cleans span attributes
-    more strictly)."""
+def _sent_attributes(attributes: Any) -> Any:
+    """The same kind of mapping, holding exactly the rewritten values (cleaning them
+    again could drop one: ``(0, 2**63)`` becomes a mixed-type sequence), with the same
+    drop count."""
     if attributes is None:
         return None
     sent = {k: _as_sent(v) for k, v in attributes.items()}
     if not isinstance(attributes, BoundedAttributes):
         return sent
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the flag is deprecated (always on) since 1.43
-        extra = {"extended_attributes": True} if extended else {}
-        copy = BoundedAttributes(attributes=sent, immutable=True, **extra)
+    copy = BoundedAttributes(immutable=False)
+    copy._dict.update(sent)  # the SDK's storage, as the original's
     copy.dropped = attributes.dropped
     return copy
 
@@ -175,7 +173,7 @@ def _sent_record(item: ReadWriteLogRecord) -> ReadWriteLogRecord:
             resource=item.resource,
             instrumentation_scope=item.instrumentation_scope,
         )
-    copy.log_record.attributes = _sent_attributes(rec.attributes, extended=True)
+    copy.log_record.attributes = _sent_attributes(rec.attributes)
     copy.log_record.observed_timestamp = rec.observed_timestamp
     return copy
 

@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv up down status test lint unit bench clean
+.PHONY: venv up down status test lint unit bench screenshots clean
 
 # The exact versions CI and the demo use: constraints/default.txt (pyproject.toml has ranges).
 $(STAMP): pyproject.toml constraints/default.txt
@@ -36,7 +36,7 @@ lint: $(STAMP)
 # Builds or installs the stack's binaries first (cached under ~/.cache/astra-otel), so the
 # long cold build prints its progress here rather than inside a test fixture.
 test: lint
-	$(BIN)/astra-otel stack build
+	$(BIN)/astra-otel stack build --browser
 	$(BIN)/pytest
 
 unit: $(STAMP)
@@ -47,6 +47,11 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
 	$(BIN)/astra-otel stack build
 	$(BIN)/python -m benchmarks
+
+# The README's screenshots: the browser test run on its own, saving them into docs/img/.
+screenshots: $(STAMP)
+	$(BIN)/astra-otel stack build --browser
+	$(BIN)/pytest tests/e2e/test_viewer_browser.py --screenshots docs/img
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

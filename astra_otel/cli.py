@@ -18,8 +18,9 @@ from pathlib import Path
 from astra_otel._config.params import environ_snapshot
 from astra_otel.errors import AstraOtelError
 from astra_otel.stack import topology_cli
-from astra_otel.stack.build import ensure_binaries
+from astra_otel.stack.build import ensure_binaries, ensure_browser
 from astra_otel.stack.components import COMPONENT_NAMES, CORE_COMPONENTS
+from astra_otel.stack.exemplars import fetch_exemplars, trace_url
 from astra_otel.stack.settings import load_stack_settings
 from astra_otel.stack.supervisor import Stack
 
@@ -31,7 +32,7 @@ def _say(line: str) -> None:
 
 
 _DESCRIPTION = (
-    "astra-otel: run the local OpenTelemetry stack (collector, Jaeger, Prometheus, Redis) "
+    "astra-otel: run the local OpenTelemetry stack (collector, Jaeger, viewer, Prometheus, Redis) "
     "and the demo service. The library itself needs no command: call astra_otel.setup()."
 )
 
@@ -60,13 +61,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="group", metavar="{stack,demo}")
     stack = sub.add_parser(
         "stack",
-        help="the local collector/Jaeger/Prometheus/Redis stack",
-        description="The local stack: the collector, Jaeger, Prometheus and Redis as local "
-        "processes (binaries built or installed on first use, cached under "
+        help="the local collector/Jaeger/viewer/Prometheus/Redis stack",
+        description="The local stack: the collector, Jaeger, the viewer, Prometheus and Redis "
+        "as local processes (binaries built or installed on first use, cached under "
         "~/.cache/astra-otel), configured from the files shipped with astra-otel.",
     )
     cmds = stack.add_subparsers(dest="command")
-    cmds.add_parser("build", help="build/install the binaries (cached; rebuilt on change)")
+    build = cmds.add_parser("build", help="build/install the binaries (cached; rebuilt on change)")
+    build.add_argument(
+        "--browser",
+        action="store_true",
+        help="also install Debian's chromium, which the browser tests drive",
+    )
     up = cmds.add_parser("up", help="start the stack (idempotent) and print its URLs")
     up.add_argument("--demo", action="store_true", help="also start the demo service")
     up.add_argument(
@@ -76,6 +82,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     cmds.add_parser("down", help="stop every process `up` started")
     cmds.add_parser("status", help="pid and health of each component")
+    exemplars = cmds.add_parser(
+        "exemplars",
+        help="the slowest recent exemplars of the duration histograms, each a link to its "
+        "trace in the viewer",
+    )
+    exemplars.add_argument("--service", help="only this service.name")
+    exemplars.add_argument(
+        "--minutes", type=float, default=15.0, help="how far back to look (default 15)"
+    )
+    exemplars.add_argument(
+        "-n", "--limit", type=int, default=10, help="how many to list (default 10)"
+    )
     logs = cmds.add_parser("logs", help="print (or follow) a component's log")
     logs.add_argument("component", nargs="?", choices=COMPONENT_NAMES)
     logs.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default 40)")
@@ -123,12 +141,28 @@ def _logs(stack: Stack, component: str | None, lines: int, follow: bool) -> None
         time.sleep(0.5)
 
 
+def _exemplars(stack: Stack, service: str | None, minutes: float, limit: int) -> None:
+    prometheus = stack.components["prometheus"].url("http")
+    found = fetch_exemplars(prometheus, minutes, service)
+    if not found:
+        _say(f"no exemplars in Prometheus ({prometheus}) over the last {minutes:g} min")
+        return
+    viewer = stack.components["viewer"].url("ui")
+    _say(f"slowest exemplars of the last {minutes:g} min; open a link to see the trace:")
+    for ex in found[:limit]:
+        where = f"{ex.metric.removesuffix('_bucket')} {ex.route}".strip()
+        _say(f"  {ex.value * 1000:>9.1f} ms  {where}")
+        _say(f"             {trace_url(viewer, ex.trace_id, ex.span_id)}")
+
+
 def _run(args: argparse.Namespace) -> int:
     environ = environ_snapshot()
     settings = load_stack_settings(environ)
     if args.command == "build":
         began = time.monotonic()
         ensure_binaries(settings, environ, _say)
+        if args.browser:
+            ensure_browser(settings, environ, _say)
         _say(
             f"stack binaries ready ({time.monotonic() - began:.0f} s); cache: {settings.cache_dir}"
         )
@@ -136,7 +170,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "topology":
         return topology_cli.run(args, settings, environ, _say)
     config = getattr(args, "collector_config", None)
-    stack = Stack(settings, environ, say=_say, collector_config=config)
+    _on_stack(Stack(settings, environ, say=_say, collector_config=config), args)
+    return 0
+
+
+def _on_stack(stack: Stack, args: argparse.Namespace) -> None:
+    """The commands that act on (or read) a stack's processes."""
+    settings = stack.settings
     if args.command == "up":
         wanted = [*CORE_COMPONENTS, "demo"] if args.demo else list(CORE_COMPONENTS)
         result = stack.up(wanted)
@@ -160,7 +200,8 @@ def _run(args: argparse.Namespace) -> int:
             _say(f"{st.name:<11} {state:<8} {pid:<11} {health:<10} {st.health_url}")
     elif args.command == "logs":
         _logs(stack, args.component, args.lines, args.follow)
-    return 0
+    elif args.command == "exemplars":
+        _exemplars(stack, args.service, args.minutes, args.limit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -127,7 +127,9 @@ SERVICE_HEALTH = Dashboard(
                 Panel(
                     "Latency by route (p50 / p95 / p99)",
                     "Server-side request duration percentiles by route. The dots are "
-                    "exemplars: click one to open its trace in Jaeger.",
+                    "exemplars: click one to open its trace in Jaeger. Without Grafana, "
+                    "`astra-otel stack exemplars` lists the slowest as links into the viewer "
+                    "(/traces/<trace_id>?span=<span_id>).",
                     percentiles(HTTP, "http_route", "{{http_route}}"),
                     "s",
                     width=16,
@@ -163,7 +165,8 @@ SERVICE_HEALTH = Dashboard(
                 Panel(
                     "Dependency call latency (p50 / p95 / p99)",
                     "Outbound calls as the application sees them (astra.dependency.call."
-                    "duration); the dots are exemplars linking to the traces.",
+                    "duration); the dots are exemplars linking to the traces (without "
+                    "Grafana: `astra-otel stack exemplars`, links into the viewer).",
                     percentiles(
                         metric("astra.dependency.call.duration"),
                         "astra_dependency_name",

@@ -4,7 +4,10 @@
   ``collector/builder-config.yaml``; the binary lands in ``<cache>/otelcol-<hash>/``;
 * Jaeger v2: ``go build`` of the tool declared by the wrapper module ``collector/jaeger``
   into ``<cache>/jaeger-<hash>/``;
-* Prometheus, Redis and openssl: Debian packages, installed with ``apt-get`` when missing.
+* the viewer (OpenTelemetry Desktop Viewer): the same for ``collector/viewer`` into
+  ``<cache>/viewer-<hash>/`` (cgo: it embeds DuckDB, so a C compiler is needed);
+* Prometheus, Redis and openssl: Debian packages, installed with ``apt-get`` when missing;
+* Chromium, for the browser tests only (:func:`ensure_browser`): Debian's package too.
 
 ``<hash>`` is a digest of the inputs (manifest, go.mod + go.sum), so editing them triggers
 a rebuild and nothing else does. A lock file serialises concurrent builds.
@@ -21,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -32,16 +36,21 @@ from astra_otel.stack.settings import StackSettings
 
 __all__ = [
     "APT_PACKAGES",
+    "BROWSER",
     "BUILDER_VERSION",
     "collector_binary",
     "ensure_binaries",
+    "ensure_browser",
     "jaeger_binary",
     "locate_binaries",
+    "viewer_binary",
 ]
 
 BUILDER_VERSION = "v0.161.0"
 # binary -> Debian package; openssl makes the throwaway certificates (astra_otel.stack.pki).
 APT_PACKAGES = {"prometheus": "prometheus", "redis-server": "redis-server", "openssl": "openssl"}
+BROWSER = Path("/usr/bin/chromium")
+"""Debian's Chromium: what the browser tests drive (never a browser build of Playwright's)."""
 _HEARTBEAT_S = 20.0
 _FALLBACK_GO = Path("/usr/local/go/bin/go")
 
@@ -61,11 +70,68 @@ def collector_binary(settings: StackSettings) -> Path:
     return settings.cache_dir / f"otelcol-{key}" / "astra-otelcol"
 
 
+@dataclass(frozen=True)
+class _GoTool:
+    """A binary ``go build`` makes from the tool a wrapper module declares."""
+
+    name: str
+    module: str
+    package: str
+    binary: str
+    cold: str
+    cgo: bool = False
+
+    def target(self, settings: StackSettings) -> Path:
+        mod = settings.files_dir / self.module
+        key = _digest(mod / "go.mod", mod / "go.sum")
+        return settings.cache_dir / f"{self.name}-{key}" / self.binary
+
+    def build(
+        self, settings: StackSettings, env: Mapping[str, str], go: Path, target: Path, say: Say
+    ) -> None:
+        if self.cgo:
+            if _which("gcc", env) is None and _which("cc", env) is None:
+                msg = f"building {self.name} needs a C compiler (cgo): install gcc"
+                raise StackError(msg)
+            env = {**env, "CGO_ENABLED": "1"}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        say(f"building {self.name} from {self.module} (cold: {self.cold} on 2 cores)")
+        _run(
+            [str(go), "build", "-trimpath", "-ldflags=-s -w", "-o", str(partial), self.package],
+            env=env,
+            cwd=settings.files_dir / self.module,
+            what=f"building {self.name}",
+            say=say,
+        )
+        partial.replace(target)
+
+
+_JAEGER = _GoTool(
+    "jaeger",
+    "collector/jaeger",
+    "github.com/jaegertracing/jaeger/cmd/jaeger",
+    "jaeger",
+    "~10-30 min",
+)
+_VIEWER = _GoTool(
+    "viewer",
+    "collector/viewer",
+    "github.com/CtrlSpice/otel-desktop-viewer",
+    "otel-desktop-viewer",
+    "~3-10 min",
+    cgo=True,
+)
+
+
 def jaeger_binary(settings: StackSettings) -> Path:
     """Path of the cached Jaeger binary for the current wrapper module."""
-    mod = settings.files_dir / "collector" / "jaeger"
-    key = _digest(mod / "go.mod", mod / "go.sum")
-    return settings.cache_dir / f"jaeger-{key}" / "jaeger"
+    return _JAEGER.target(settings)
+
+
+def viewer_binary(settings: StackSettings) -> Path:
+    """Path of the cached viewer binary for the current wrapper module."""
+    return _VIEWER.target(settings)
 
 
 def _which(name: str, environ: Mapping[str, str]) -> Path | None:
@@ -80,6 +146,7 @@ def locate_binaries(settings: StackSettings, environ: Mapping[str, str]) -> Bina
         jaeger=jaeger_binary(settings),
         prometheus=_which("prometheus", environ) or Path("/usr/bin/prometheus"),
         redis=_which("redis-server", environ) or Path("/usr/bin/redis-server"),
+        viewer=viewer_binary(settings),
     )
 
 
@@ -87,7 +154,8 @@ def _go(environ: Mapping[str, str]) -> Path:
     go = _which("go", environ) or (_FALLBACK_GO if _FALLBACK_GO.exists() else None)
     if go is None:
         msg = (
-            "Go toolchain not found (needed to build the collector and Jaeger): install Go "
+            "Go toolchain not found (needed to build the collector, Jaeger and the viewer): "
+            "install Go "
             ">= 1.26 and put `go` on PATH, then run `astra-otel stack build`"
         )
         raise StackError(msg)
@@ -200,32 +268,10 @@ def _build_collector(
     shutil.rmtree(work, ignore_errors=True)
 
 
-def _build_jaeger(
-    settings: StackSettings, env: Mapping[str, str], go: Path, target: Path, say: Say
+def _ensure_packages(
+    environ: Mapping[str, str], say: Say, packages: Mapping[str, str] = APT_PACKAGES
 ) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    say("building Jaeger v2 from collector/jaeger (cold: ~10-30 min on 2 cores)")
-    _run(
-        [
-            str(go),
-            "build",
-            "-trimpath",
-            "-ldflags=-s -w",
-            "-o",
-            str(partial),
-            "github.com/jaegertracing/jaeger/cmd/jaeger",
-        ],
-        env=env,
-        cwd=settings.files_dir / "collector" / "jaeger",
-        what="building Jaeger",
-        say=say,
-    )
-    partial.replace(target)
-
-
-def _ensure_packages(environ: Mapping[str, str], say: Say) -> None:
-    missing = [pkg for binary, pkg in APT_PACKAGES.items() if _which(binary, environ) is None]
+    missing = [pkg for binary, pkg in packages.items() if _which(binary, environ) is None]
     if not missing:
         return
     names = " ".join(missing)
@@ -251,7 +297,7 @@ def ensure_binaries(
     settings: StackSettings,
     environ: Mapping[str, str],
     say: Say,
-    components: tuple[str, ...] = ("collector", "jaeger", "prometheus", "redis"),
+    components: tuple[str, ...] = ("collector", "jaeger", "viewer", "prometheus", "redis"),
 ) -> Binaries:
     """Build or install whatever ``components`` need and is not cached yet."""
     with _build_lock(settings):
@@ -259,10 +305,22 @@ def ensure_binaries(
             _ensure_packages(environ, say)
         go_builds = (
             ("collector", collector_binary(settings), _build_collector),
-            ("jaeger", jaeger_binary(settings), _build_jaeger),
+            ("jaeger", jaeger_binary(settings), _JAEGER.build),
+            ("viewer", viewer_binary(settings), _VIEWER.build),
         )
         for name, target, build in go_builds:
             if name in components and not target.exists():
                 go = _go(environ)
                 build(settings, _go_env(settings, environ, go), go, target, say)
     return locate_binaries(settings, environ)
+
+
+def ensure_browser(settings: StackSettings, environ: Mapping[str, str], say: Say) -> Path:
+    """Install Debian's ``chromium`` for the browser tests if it is missing; its path."""
+    if not BROWSER.exists():
+        with _build_lock(settings):
+            _ensure_packages(environ, say, {"chromium": "chromium"})
+    if not BROWSER.exists():
+        msg = f"chromium was installed but {BROWSER} is missing"
+        raise StackError(msg)
+    return BROWSER

@@ -22,6 +22,8 @@ __all__ = [
     "LOOPBACK",
     "SPECS",
     "TLS_RELOAD_INTERVAL",
+    "VIEWER_LAYER",
+    "VIEWER_TRACE_PATH",
     "Binaries",
     "Component",
     "ComponentSpec",
@@ -96,6 +98,8 @@ COLLECTOR = ComponentSpec(
         "OTELCOL_MEMORY_SPIKE_LIMIT_MIB": "memory_limiter spike headroom (default 128)",
         "OTELCOL_JAEGER_QUEUE_BYTES": "Jaeger queue bound in bytes (default 256 MiB)",
         "OTELCOL_FILE_QUEUE_BYTES": "file queue bound in bytes, per signal (default 256 MiB)",
+        # collector/viewer/collector-layer.yaml, added when the viewer runs
+        "OTELCOL_VIEWER_ENDPOINT": "viewer otlp_grpc",
     },
 )
 JAEGER = ComponentSpec(
@@ -132,6 +136,21 @@ JAEGER = ComponentSpec(
         "JAEGER_MAX_TRACES": "traces kept in memory (default 50000)",
     },
 )
+VIEWER_LAYER = "collector/viewer/collector-layer.yaml"
+"""The collector config layer that also feeds the viewer (added only when it runs)."""
+VIEWER = ComponentSpec(
+    name="viewer",
+    summary="OpenTelemetry Desktop Viewer (Go module v0.4.1): browser UI for traces, logs "
+    "and metrics, in a DuckDB file bounded in size",
+    binary="otel-desktop-viewer",
+    ports={"ui": 18000, "otlp_grpc": 44317, "otlp_http": 44318},
+    health_port="ui",
+    health_path="/",
+    ui_ports=("ui",),
+)
+VIEWER_TRACE_PATH = "/traces/{trace_id}"
+"""Path of one trace in the viewer's UI (32 lowercase hex digits, as in exemplars' and log
+records' trace ids); ``?span=<span_id>`` selects one of its spans."""
 PROMETHEUS = ComponentSpec(
     name="prometheus",
     summary="Prometheus (Debian package): scrapes the collector, evaluates alert rules",
@@ -161,8 +180,8 @@ DEMO = ComponentSpec(
     optional=True,
 )
 
-SPECS: tuple[ComponentSpec, ...] = (REDIS, JAEGER, COLLECTOR, PROMETHEUS, DEMO)
-"""Every component, in start order (stopped in reverse)."""
+SPECS: tuple[ComponentSpec, ...] = (REDIS, JAEGER, VIEWER, COLLECTOR, PROMETHEUS, DEMO)
+"""Every component, in start order (stopped in reverse): the collector's sinks first."""
 COMPONENT_NAMES: tuple[str, ...] = tuple(s.name for s in SPECS)
 CORE_COMPONENTS: tuple[str, ...] = tuple(s.name for s in SPECS if not s.optional)
 
@@ -175,6 +194,7 @@ class Binaries:
     jaeger: Path
     prometheus: Path
     redis: Path
+    viewer: Path
 
 
 @dataclass(frozen=True)
@@ -225,6 +245,7 @@ def state_paths(settings: StackSettings) -> dict[str, Path]:
         "telemetry": root / "telemetry",
         "redis": root / "redis",
         "demo": root / "demo",
+        "viewer": root / "viewer",
         # Throwaway CA, certificates and token (astra_otel.stack.pki), shared with the topology.
         "tls": root / "tls",
     }
@@ -248,21 +269,30 @@ def port_env(spec: ComponentSpec, ports: Mapping[str, int]) -> dict[str, str]:
 
 
 def resolve_components(
-    settings: StackSettings, binaries: Binaries, collector_config: Path | None = None
+    settings: StackSettings,
+    binaries: Binaries,
+    collector_config: Path | None = None,
+    *,
+    feed_viewer: bool = True,
 ) -> dict[str, Component]:
-    """Every component made concrete for ``settings``, keyed by name, in start order."""
+    """Every component made concrete for ``settings``, keyed by name, in start order.
+
+    ``feed_viewer`` adds :data:`VIEWER_LAYER` to the collector's ``--config`` files (the
+    supervisor passes it when the viewer runs beside the collector)."""
     paths = state_paths(settings)
     off = settings.port_offset
     ports = {spec.name: _ports(spec, off) for spec in SPECS}
-    col, jae, prom, red, demo = (
+    col, jae, prom, red, demo, view = (
         ports["collector"],
         ports["jaeger"],
         ports["prometheus"],
         ports["redis"],
         ports["demo"],
+        ports["viewer"],
     )
     repo = settings.files_dir
     col_config = collector_config or repo / (COLLECTOR.config or "")
+    col_layers = [repo / VIEWER_LAYER] if feed_viewer else []
     prom_config = paths["config"] / "prometheus.yml"
     jaeger_config = repo / (JAEGER.config or "")
     jaeger_tls = repo / "collector" / "jaeger" / "jaeger-tls.yaml"
@@ -273,14 +303,38 @@ def resolve_components(
 
     commands: dict[str, tuple[tuple[str, ...], dict[str, str], Path | None]] = {
         "collector": (
-            (str(binaries.collector), "--config", f"file:{col_config}"),
+            (
+                str(binaries.collector),
+                *(arg for f in (col_config, *col_layers) for arg in ("--config", f"file:{f}")),
+            ),
             {
                 **port_env(COLLECTOR, col),
                 "OTELCOL_JAEGER_ENDPOINT": ep(jae["otlp_grpc"]),
                 "OTELCOL_STORAGE_DIR": str(paths["queue"]),
                 "OTELCOL_TELEMETRY_DIR": str(paths["telemetry"]),
+                **({"OTELCOL_VIEWER_ENDPOINT": ep(view["otlp_grpc"])} if col_layers else {}),
             },
             col_config,
+        ),
+        "viewer": (
+            (
+                str(binaries.viewer),
+                "--host",
+                LOOPBACK,
+                "--browser-port",
+                str(view["ui"]),
+                "--grpc",
+                str(view["otlp_grpc"]),
+                "--http",
+                str(view["otlp_http"]),
+                "--db",
+                str(paths["viewer"] / "telemetry.duckdb"),
+                "--db-max-size",
+                settings.viewer_db_max_size,
+                "--open-browser=false",
+            ),
+            {},
+            None,
         ),
         "jaeger": (
             (

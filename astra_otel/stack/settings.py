@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from astra_otel._config.kinds import directory, duration, whole
+from astra_otel._config.kinds import Kind, directory, duration, whole
 from astra_otel._config.params import Declarations
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "STARTUP_TIMEOUT",
     "STATE_DIR",
     "STOP_TIMEOUT",
+    "VIEWER_DB_MAX_SIZE",
     "StackSettings",
     "declare",
     "load_stack_settings",
@@ -54,7 +56,7 @@ CACHE_DIR = declare(
     "ASTRA_OTEL_CACHE_DIR",
     "",
     directory(),
-    "Go caches and the built collector and Jaeger binaries. Default "
+    "Go caches and the built collector, Jaeger and viewer binaries. Default "
     "`$XDG_CACHE_HOME/astra-otel` (`~/.cache/astra-otel`).",
 )
 STARTUP_TIMEOUT = declare(
@@ -89,6 +91,33 @@ COLLECTOR_MAX_OPEN_FILES = declare(
     'its health check included (docs/faults.md, "Hostile clients").',
 )
 
+_SIZE = re.compile(r"(?i)([1-9][0-9]*)\s*(KB|MB|GB)")
+
+
+def _parse_size(raw: str) -> str:
+    # The viewer's own syntax (binary units). 0 (no pruning) and bare numbers are refused:
+    # the store is always bounded, and "512" is not silently read as 512 bytes.
+    match = _SIZE.fullmatch(raw.strip())
+    if match is None:
+        raise ValueError(raw)
+    return f"{match.group(1)}{match.group(2).upper()}"
+
+
+def _check_size(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return _parse_size(value)
+
+
+VIEWER_DB_MAX_SIZE = declare(
+    "viewer_db_max_size",
+    "ASTRA_OTEL_VIEWER_DB_MAX_SIZE",
+    "256MB",
+    Kind("a size such as 256MB or 1GB (KB, MB, GB; binary units)", _parse_size, _check_size, str),
+    "Bound of the viewer's DuckDB file (`--db-max-size`): every 30 s the viewer prunes its "
+    "oldest tenth of telemetry until the file fits.",
+)
+
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -102,6 +131,7 @@ class StackSettings:
     prometheus_retention_hours: int
     files_dir: Path
     collector_max_open_files: int
+    viewer_db_max_size: str
 
     def with_(self, **changes: object) -> StackSettings:
         """Return a copy with some fields replaced (tests pick their own offset/state dir)."""
@@ -136,4 +166,5 @@ def load_stack_settings(environ: Mapping[str, str], **kwargs: object) -> StackSe
         prometheus_retention_hours=PROMETHEUS_RETENTION.resolve(kwargs, environ),
         files_dir=FILES_DIR,
         collector_max_open_files=COLLECTOR_MAX_OPEN_FILES.resolve(kwargs, environ),
+        viewer_db_max_size=VIEWER_DB_MAX_SIZE.resolve(kwargs, environ),
     )

@@ -71,14 +71,21 @@ class Stack:
         self._environ = dict(environ)
         self._say = say
         self._collector_config = collector_config
+        self._feed_viewer = True
         self._set_binaries(binaries or locate_binaries(settings, environ))
         self._children: dict[str, subprocess.Popen[bytes]] = {}
 
     def _set_binaries(self, binaries: Binaries) -> None:
         self.binaries = binaries
         self.components: dict[str, Component] = resolve_components(
-            self.settings, binaries, self._collector_config
+            self.settings, binaries, self._collector_config, feed_viewer=self._feed_viewer
         )
+
+    def _decide_viewer_feed(self, starting: Iterable[str]) -> None:
+        # The collector gets the viewer layer only when the viewer runs beside it, so a
+        # stack without the viewer (tests, benchmarks) runs exactly the ops config.
+        self._feed_viewer = "viewer" in starting or self.pid("viewer") is not None
+        self._set_binaries(self.binaries)
 
     # --- queries -------------------------------------------------------------------------
 
@@ -103,10 +110,12 @@ class Stack:
         """The addresses people use, as (label, URL) pairs."""
         c = self.components
         return [
+            ("viewer UI", c["viewer"].url("ui")),
             ("OTLP gRPC", f"http://{c['collector'].endpoint('otlp_grpc')}"),
             ("OTLP HTTP", c["collector"].url("otlp_http")),
             ("Jaeger API", c["jaeger"].url("query_http")),
-            ("Prometheus", c["prometheus"].url("http")),
+            ("Prometheus UI", c["prometheus"].url("http", "/classic/graph")),
+            ("Prometheus alerts", c["prometheus"].url("http", "/classic/alerts")),
             ("collector zpages", c["collector"].url("zpages", "/debug/pipelinez")),
             ("demo API", c["demo"].url("api")),
             ("JSON telemetry", str(state_paths(self.settings)["telemetry"])),
@@ -129,6 +138,8 @@ class Stack:
         if build:
             go_built = tuple(n for n in to_start if n != "demo")
             self._set_binaries(ensure_binaries(self.settings, self._environ, self._say, go_built))
+        if "collector" in to_start:
+            self._decide_viewer_feed(wanted)
         self._prepare_dirs()
         if "collector" in to_start:
             self.validate_collector_config()
@@ -147,6 +158,8 @@ class Stack:
         """Start one component (if not running) and wait until it is healthy."""
         if self.pid(name) is None:
             self._check_ports([name])
+            if name == "collector":
+                self._decide_viewer_feed(())
             self._prepare_dirs()
             self._start_one(name)
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,6 +25,7 @@ from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings
 from astra_otel.stack.supervisor import Stack
 
 __all__ = [
+    "Analyzed",
     "DemoService",
     "RunningStack",
     "demo_service",
@@ -55,6 +56,7 @@ class RunningStack:
     otlp_grpc: str
     otlp_http: str
     jaeger_url: str
+    viewer_url: str
     prometheus_url: str
     redis_url: str
     collector_health_url: str
@@ -78,6 +80,18 @@ class RunningStack:
                     total += sample.value
         return total
 
+    def exemplars(self, selector: str, window_s: float = 600.0) -> list[dict[str, Any]]:
+        """Prometheus' exemplars for ``selector`` over the last ``window_s`` seconds, oldest
+        first (each with ``labels``: ``trace_id``, ``span_id``); raises on HTTP errors."""
+        now = time.time()
+        resp = requests.get(
+            f"{self.prometheus_url}/api/v1/query_exemplars",
+            params={"query": selector, "start": str(now - window_s), "end": str(now + 60)},
+            timeout=5,
+        )
+        resp.raise_for_status()
+        return [e for series in resp.json()["data"] for e in series["exemplars"]]
+
 
 @dataclass(frozen=True)
 class DemoService:
@@ -86,6 +100,14 @@ class DemoService:
     url: str
     downstream_url: str
     service_name: str
+
+
+@dataclass(frozen=True)
+class Analyzed:
+    """One successful analyze request a test made to the demo: its satellite and trace."""
+
+    satellite_id: str
+    trace_id: str
 
 
 def running_stack(stack: Stack) -> RunningStack:
@@ -99,6 +121,7 @@ def running_stack(stack: Stack) -> RunningStack:
         otlp_grpc=f"http://{c['collector'].endpoint('otlp_grpc')}",
         otlp_http=c["collector"].url("otlp_http"),
         jaeger_url=c["jaeger"].url("query_http"),
+        viewer_url=c["viewer"].url("ui"),
         prometheus_url=c["prometheus"].url("http"),
         redis_url=f"redis://{c['redis'].endpoint('redis')}/0",
         collector_health_url=c["collector"].health_url,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,7 +16,7 @@ from astra_otel.catalogue import SPECS, InstrumentKind, prometheus_name
 from astra_otel.catalogue.guard import OVERFLOW_VALUE
 from astra_otel.demo.app import ANALYZE_ROUTE
 
-from _support.stack import DemoService, RunningStack, wait_for
+from _support.stack import Analyzed, DemoService, RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -30,29 +29,6 @@ METRICS_WAIT_S = 150.0
 def _db_system(tags: dict[str, Any]) -> Any:
     """The database system under the stable (`db.system.name`) or old (`db.system`) name."""
     return tags.get("db.system.name", tags.get("db.system"))
-
-
-@dataclass(frozen=True)
-class Analyzed:
-    """One successful analyze request made by the test."""
-
-    satellite_id: str
-    trace_id: str
-
-
-@pytest.fixture(scope="module")
-def analyzed(demo: DemoService) -> Analyzed:
-    """One analyze request for a fresh satellite that succeeded (chaos may 503 a few)."""
-    for _ in range(30):  # bounded: chaos storms make a few attempts fail at most
-        satellite = f"e2e-{uuid.uuid4().hex[:10]}"
-        resp = requests.post(f"{demo.url}/api/v1/satellites/{satellite}/analyze", timeout=15)
-        if resp.status_code == 200:
-            body = resp.json()
-            assert body["satellite_id"] == satellite
-            return Analyzed(satellite, body["trace_id"])
-        assert resp.status_code == 503, resp.text
-        time.sleep(0.5)
-    pytest.fail("no analyze request succeeded in 30 attempts")
 
 
 # --- Jaeger ------------------------------------------------------------------------------
@@ -285,18 +261,9 @@ def test_every_catalogue_metric_is_in_prometheus(stack: RunningStack, demo: Demo
 
 
 def _inference_exemplar(stack: RunningStack, service: str) -> dict[str, Any] | None:
-    now = time.time()
-    resp = requests.get(
-        f"{stack.prometheus_url}/api/v1/query_exemplars",
-        params={
-            "query": f'astra_model_inference_duration_seconds_bucket{{service_name="{service}"}}',
-            "start": str(now - 600),
-            "end": str(now + 60),
-        },
-        timeout=5,
+    found = stack.exemplars(
+        f'astra_model_inference_duration_seconds_bucket{{service_name="{service}"}}'
     )
-    resp.raise_for_status()
-    found = [e for series in resp.json()["data"] for e in series["exemplars"]]
     return found[-1] if found else None
 
 

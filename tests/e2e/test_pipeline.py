@@ -5,7 +5,6 @@ JSON files with exactly the values and attributes sent."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -208,19 +207,7 @@ def test_metrics_reach_prometheus_with_translated_names(stack: RunningStack, sen
 
 
 def _exemplars(stack: RunningStack, service: str) -> list[dict[str, Any]] | None:
-    now = time.time()
-    resp = requests.get(
-        f"{stack.prometheus_url}/api/v1/query_exemplars",
-        params={
-            "query": f'astra_e2e_duration_seconds_bucket{{service_name="{service}"}}',
-            "start": str(now - 600),
-            "end": str(now + 60),
-        },
-        timeout=5,
-    )
-    resp.raise_for_status()
-    found = [e for series in resp.json()["data"] for e in series["exemplars"]]
-    return found or None
+    return stack.exemplars(f'astra_e2e_duration_seconds_bucket{{service_name="{service}"}}') or None
 
 
 def test_histogram_exemplars_carry_the_trace_id(stack: RunningStack, sent: Sent) -> None:

@@ -83,11 +83,14 @@ def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.mark.e2e
 def test_up_twice_is_idempotent_and_down_leaves_no_process(cli: Cli) -> None:
-    """A second ``up`` reports the running pids and starts nothing; ``down`` stops them all."""
+    """A second ``up`` reports the running pids and starts nothing; ``down`` stops them all.
+    The first URL printed is the viewer's; ``status`` lists every component, viewer too."""
     first = cli.run("stack", "up")
     assert first.returncode == 0, first.stderr
-    assert "started: redis, jaeger, collector, prometheus" in first.stdout
-    assert f"http://127.0.0.1:{16686 + cli.offset}" in first.stdout
+    assert "started: redis, jaeger, viewer, collector, prometheus" in first.stdout
+    urls = [ln.split()[-1] for ln in first.stdout.splitlines() if "http://127.0.0.1:" in ln]
+    assert urls[0] == f"http://127.0.0.1:{18000 + cli.offset}"
+    assert f"http://127.0.0.1:{16686 + cli.offset}" in urls
     pids = {}
     for name in CORE_COMPONENTS:
         record = read_pid(cli.state_dir / "run" / f"{name}.pid")
@@ -107,14 +110,15 @@ def test_up_twice_is_idempotent_and_down_leaves_no_process(cli: Cli) -> None:
     assert status.returncode == 0
     for name in CORE_COMPONENTS:
         assert f"pid {pids[name]}" in status.stdout
-    assert status.stdout.count("healthy") - status.stdout.count("unhealthy") == 4
+    assert status.stdout.count("healthy") - status.stdout.count("unhealthy") == 5
+    assert "viewer" in status.stdout
     logs = cli.run("stack", "logs", "collector", "-n", "5")
     assert logs.returncode == 0
     assert "Everything is ready" in (cli.state_dir / "logs" / "collector.log").read_text()
 
     down = cli.run("stack", "down")
     assert down.returncode == 0, down.stderr
-    assert "stopped: prometheus, collector, jaeger, redis" in down.stdout
+    assert "stopped: prometheus, collector, viewer, jaeger, redis" in down.stdout
     assert _processes_in(cli.state_dir) == []
     for name, pid in pids.items():
         assert group_members(pid) == [], name  # the whole process group is gone

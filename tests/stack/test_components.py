@@ -15,7 +15,9 @@ from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings, load_stack
 from _support.stack import pick_port_offset
 
 REPO = Path(__file__).resolve().parents[2]
-BINARIES = Binaries(Path("/x/otelcol"), Path("/x/jaeger"), Path("/x/prom"), Path("/x/redis"))
+BINARIES = Binaries(
+    Path("/x/otelcol"), Path("/x/jaeger"), Path("/x/prom"), Path("/x/redis"), Path("/x/viewer")
+)
 
 
 def _settings(tmp_path: Path, offset: int = 0) -> StackSettings:
@@ -48,9 +50,13 @@ def test_largest_offset_keeps_ports_valid(tmp_path: Path) -> None:
     assert max(p for c in comps.values() for p in c.ports.values()) <= 65535
 
 
+_SINKS = {"OTELCOL_JAEGER_ENDPOINT": "jaeger", "OTELCOL_VIEWER_ENDPOINT": "viewer"}
+
+
 def test_collector_env_matches_its_config(tmp_path: Path) -> None:
     """The collector and Jaeger configs read exactly the variables their specs document,
-    and the supervisor sets only documented ones, all on loopback ports of the component."""
+    and the supervisor sets only documented ones, all on loopback ports of the component
+    (the collector's sinks' endpoints: those of the sink)."""
     comps = resolve_components(_settings(tmp_path, 100), BINARIES)
     for name in ("collector", "jaeger"):
         comp = comps[name]
@@ -59,11 +65,11 @@ def test_collector_env_matches_its_config(tmp_path: Path) -> None:
         assert set().union(*map(_env_vars, layers)) == set(comp.spec.config_env)
         assert set(comp.env) <= set(comp.spec.config_env)
         for var, value in comp.env.items():
-            if var.endswith("_ENDPOINT") and var != "OTELCOL_JAEGER_ENDPOINT":
+            if var.endswith("_ENDPOINT") and var not in _SINKS:
                 host, port = value.split(":")
                 assert (host, int(port) in comp.ports.values()) == ("127.0.0.1", True), var
-    jaeger_grpc = comps["jaeger"].endpoint("otlp_grpc")
-    assert comps["collector"].env["OTELCOL_JAEGER_ENDPOINT"] == jaeger_grpc
+    for var, sink in _SINKS.items():
+        assert comps["collector"].env[var] == comps[sink].endpoint("otlp_grpc")
 
 
 def test_collector_config_structure() -> None:

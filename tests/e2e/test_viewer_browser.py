@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
-WAIT_S = 90.0
+# A fresh request's trace must be in the viewer within two minutes, however loaded the
+# machine (each step below waits long enough for a list of thousands of traces to load).
+WAIT_S = 120.0
 SERVER_SPAN = f"POST {ANALYZE_ROUTE}"
 _ROWS_JS = """rows => rows.map(r => ({
     spanId: r.dataset.spanId,
@@ -108,7 +111,7 @@ def _missing_from_tree(rows: list[Row], service: str) -> list[str]:
     return missing
 
 
-def _appears(locator: Locator, timeout_s: float = 3.0, state: str = "visible") -> bool:
+def _appears(locator: Locator, timeout_s: float = 10.0, state: str = "visible") -> bool:
     """True once ``locator`` is there (within ``timeout_s``), False if it is not yet."""
     try:
         locator.wait_for(state=state, timeout=timeout_s * 1000)
@@ -142,7 +145,7 @@ def _click(locator: Locator) -> bool:
     if not _appears(locator):
         return False
     try:
-        locator.click(timeout=3000)
+        locator.click(timeout=10_000)
     except PlaywrightTimeout:
         return False
     return True
@@ -162,8 +165,8 @@ def _open_trace_from_list(page: Page, viewer_url: str, trace_id: str) -> list[Ro
     query = f"traceID = {trace_id}"
     if not _found_by_search(page, f"{viewer_url}/traces", query, trace_id):
         return None
-    page.wait_for_url(f"**/traces/{trace_id}**", timeout=5000)
-    if not _appears(page.locator("tr.waterfall-row").first, 5.0):
+    page.wait_for_url(f"**/traces/{trace_id}**", timeout=15_000)
+    if not _appears(page.locator("tr.waterfall-row").first, 15.0):
         return None
     _expand_all(page)
     return _rows(page)
@@ -179,7 +182,7 @@ def test_viewer_shows_the_demo_trace_as_a_span_tree(
 
     def listed() -> bool | None:
         page.goto(f"{stack.viewer_url}/traces")
-        return _appears(page.locator("button.signal-row").first, 5.0) or None
+        return _appears(page.locator("button.signal-row").first, 15.0) or None
 
     wait_for(listed, "a trace in the viewer's list", timeout=WAIT_S)
     page.screenshot(path=screenshots / "viewer-traces.png")
@@ -201,10 +204,13 @@ def test_viewer_shows_the_demo_trace_as_a_span_tree(
         r for r in rows if r.name == "GET" and _ancestors(r)[0].startswith("astra.memory_engine")
     )
     page.locator(f'tr.waterfall-row[data-span-id="{redis_get.span_id}"]').click()
-    page.wait_for_url(f"**span={redis_get.span_id}**", timeout=5000)
-    panel = page.get_by_text("db.system.name", exact=False).first
-    panel.wait_for(timeout=5000)
-    assert "redis" in panel.locator("xpath=..").inner_text()
+    page.wait_for_url(f"**span={redis_get.span_id}**", timeout=15_000)
+    attribute = re.compile(r"db\.system\.name \(string\):\s*redis")
+
+    def panel_says_redis() -> bool | None:
+        return bool(attribute.search(page.locator("body").inner_text(timeout=15_000))) or None
+
+    wait_for(panel_says_redis, "db.system.name: redis in the span's panel", timeout=30)
     page.locator(f'tr.waterfall-row[data-span-id="{rows[0].span_id}"]').click()
     page.screenshot(path=screenshots / "viewer-trace.png")
 
@@ -229,7 +235,7 @@ def test_request_log_line_carries_the_trace_and_links_to_it(
     assert page.get_by_text(line).count() >= 1
     page.screenshot(path=screenshots / "viewer-log.png")
     link.click()
-    page.wait_for_url(f"**/traces/{analyzed.trace_id}**", timeout=5000)
+    page.wait_for_url(f"**/traces/{analyzed.trace_id}**", timeout=15_000)
     root = page.locator("tr.waterfall-row").first
     root.wait_for(timeout=10_000)
     assert root.locator(".waterfall-row__title").inner_text().strip() == SERVER_SPAN
@@ -256,6 +262,12 @@ def _exemplar_links(stack: RunningStack, service: str) -> list[str] | None:
     return links or None
 
 
+def _viewer_has(stack: RunningStack, trace_id: str) -> bool:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "getTraceSpanCount", "params": [trace_id]}
+    resp = requests.post(f"{stack.viewer_url}/rpc", json=body, timeout=30)
+    return bool(resp.ok and resp.json().get("result"))
+
+
 def test_exemplar_links_open_their_trace_in_the_viewer(
     page: Page, stack: RunningStack, demo: DemoService
 ) -> None:
@@ -265,7 +277,11 @@ def test_exemplar_links_open_their_trace_in_the_viewer(
     links = wait_for(
         lambda: _exemplar_links(stack, demo.service_name), "an exemplar link", timeout=WAIT_S
     )
-    url = links[0]
+    # The viewer is best effort: under the whole suite's load it may have dropped a trace
+    # (counted by the collector), so take the slowest exemplar whose trace it holds.
+    held = [u for u in links if _viewer_has(stack, u.split("/traces/")[1].split("?")[0])]
+    assert held, f"none of the exemplars' traces is in the viewer: {links}"
+    url = held[0]
     match = re.fullmatch(r".*/traces/([0-9a-f]{32})\?span=([0-9a-f]{16})", url)
     assert match, url
     span_id = match.group(2)
@@ -273,7 +289,7 @@ def test_exemplar_links_open_their_trace_in_the_viewer(
     def selected() -> bool | None:
         page.goto(url)
         row = page.locator(f'tr.waterfall-row[data-span-id="{span_id}"]')
-        if not _appears(row, state="attached"):
+        if not _appears(row, 15.0, state="attached"):
             return None
         return row.get_attribute("aria-selected") == "true" or None
 

@@ -30,6 +30,7 @@ from astra_otel._config.options import (
     TracesOptions,
 )
 from astra_otel._config.settings import load_settings, warn_ignored
+from astra_otel._internal import sdk_private
 from astra_otel._internal import setup as _setup
 from astra_otel._internal.api_globals import reset_providers
 from astra_otel._internal.metrics import CountingMetricExporter, redacted_metrics
@@ -48,7 +49,7 @@ class Capture:
         self,
         telemetry: Telemetry,
         spans: InMemorySpanExporter,
-        logs: InMemoryLogRecordExporter,
+        logs: InMemoryLogRecordExporter | None,
         reader: InMemoryMetricReader,
     ) -> None:
         self.telemetry = telemetry
@@ -66,6 +67,8 @@ class Capture:
     def logs(self) -> list[ReadableLogRecord]:
         """Log records exported so far (bridge and Logs API)."""
         self.telemetry.force_flush(5.0)
+        if self._logs is None:  # this OpenTelemetry release has no usable logs SDK
+            return []
         return list(self._logs.get_finished_logs())
 
     def metrics(self) -> list[Metric]:
@@ -87,11 +90,14 @@ class Capture:
         """Forget captured spans and logs (metrics are cumulative and stay)."""
         self.telemetry.force_flush(5.0)
         self._spans.clear()
-        self._logs.clear()
+        if self._logs is not None:
+            self._logs.clear()
 
 
 def _sinks(
-    spans: InMemorySpanExporter, logs: InMemoryLogRecordExporter, reader: InMemoryMetricReader
+    spans: InMemorySpanExporter,
+    logs: InMemoryLogRecordExporter | None,
+    reader: InMemoryMetricReader,
 ) -> Sinks:
     def readers(_exporter: CountingMetricExporter) -> list[MetricReader]:
         return [reader]
@@ -134,7 +140,11 @@ def capture_telemetry(
     )
     warn_ignored(environ or {})
     span_exporter = InMemorySpanExporter()
-    log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # SDK lacks hints
+    log_exporter = (
+        InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]  # SDK lacks hints
+        if sdk_private.HOOKS["logs-sdk"].usable()
+        else None
+    )
     reader = InMemoryMetricReader()
     telemetry = _setup.activate(settings, _sinks(span_exporter, log_exporter, reader))
     try:

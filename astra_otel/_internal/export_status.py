@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 __all__ = ["REPEAT_INTERVAL", "ExportStatus", "describe_error", "say", "say_unexported"]
 
@@ -47,10 +48,13 @@ def _one_line(text: str) -> str:
 
 
 def _strip_repr_prefix(text: str) -> str:
-    # urllib3 prefixes its connection errors with the connection object's repr.
-    head, sep, rest = text.partition("): ")
-    if sep and head.startswith(("HTTPConnection(", "HTTPSConnection(", "<urllib3")):
-        return rest
+    # urllib3 prefixes its connection errors with the connection object's repr:
+    # "HTTPConnection(host=..., port=...): ..." (2.x), "<urllib3.connection.... at 0x...>: ..."
+    # (1.26, which requests 2.28 uses).
+    for close in ("): ", ">: "):
+        head, sep, rest = text.partition(close)
+        if sep and head.startswith(("HTTPConnection(", "HTTPSConnection(", "<urllib3")):
+            return rest
     return text
 
 
@@ -77,6 +81,11 @@ def describe_error(
     if getattr(inner, "reason", None) is not None:
         cause = inner.reason  # type: ignore[union-attr]  # checked just above
     text = _strip_repr_prefix(str(cause)) or type(cause).__name__
+    # urllib3 1.26 leaves the host out of a failed name resolution: say which one it was.
+    request = getattr(error, "request", None)
+    host = urlsplit(str(getattr(request, "url", "") or "")).hostname
+    if host and host not in text:
+        text = f"{text} (host {host})"
     return _one_line(f"{type(error).__name__}: {text}")
 
 

@@ -215,8 +215,9 @@ import astra_otel
 from opentelemetry import metrics
 handle = astra_otel.setup(service_name="locked", endpoint=sys.argv[1], shutdown_timeout=3.0)
 counter = metrics.get_meter("m").create_counter("child.jobs")
-reader = next(r for r in handle.meter_provider._metric_readers
-              if hasattr(r, "_export_lock"))
+provider = handle.meter_provider  # the SDK renamed its reader list after 1.40
+readers = getattr(provider, "_metric_readers", None) or provider._all_metric_readers
+reader = next(r for r in readers if hasattr(r, "_export_lock"))
 with reader._export_lock:  # as if the parent's reader thread were exporting right now
     pid = os.fork()
     if pid == 0:

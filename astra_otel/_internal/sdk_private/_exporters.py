@@ -354,6 +354,9 @@ def _check_grpc_calls() -> None:
         exporter._initialize_channel_and_stub()  # what a retry after UNAVAILABLE does
         watched = exporter._client
         expect(isinstance(watched, _WatchedStub), "stub not wrapped after re-creation")
+        inner = watched._stub  # the stub the SDK just re-created, wrapped once
+        real = not isinstance(inner, _WatchedStub) and callable(getattr(inner, "Export", None))
+        expect(real, "_client is not the stub the SDK re-created")
         watched._stub = _RecordingStub()
         watched.Export(request=b"", metadata=(), timeout=1.0)
         expect(calls == [None], f"calls seen: {calls!r}")
@@ -365,11 +368,11 @@ def watch_grpc_calls(exporter: Any, on_call: OnCall) -> bool:
     """Have ``on_call`` told about every export call an OTLP/gRPC ``exporter`` makes
     (``None`` when it worked, else the ``RpcError``); ``False`` if it is not such an
     exporter or the hook is not usable here."""
-    if not callable(getattr(exporter, "_initialize_channel_and_stub", None)):
+    if not callable(getattr(type(exporter), "_initialize_channel_and_stub", None)):
+        return False  # not an OTLP/gRPC exporter
+    if not HOOKS["otlp-grpc-calls"].usable():
         return False
     if not callable(getattr(getattr(exporter, "_client", None), "Export", None)):
-        return False
-    if not HOOKS["otlp-grpc-calls"].usable():
         return False
     _watch_stub(exporter, on_call)
     return True

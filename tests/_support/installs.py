@@ -70,12 +70,18 @@ def tool_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run(cmd: Sequence[str], *, what: str, cwd: Path | None = None, **kw: object) -> str:
+def run(
+    cmd: Sequence[str],
+    *,
+    what: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """Run a tool to completion; its output, or a failure naming ``what`` and the tail."""
     proc = subprocess.run(
         list(cmd),
         cwd=cwd,
-        env=kw.pop("env", None) or tool_env(),  # type: ignore[arg-type]
+        env=dict(env) if env is not None else tool_env(),
         capture_output=True,
         text=True,
         timeout=_TIMEOUT,

@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv up down status test lint unit bench screenshots clean
+.PHONY: venv up down status test lint unit bench bench-oldest screenshots clean
 
 # The exact versions CI and the demo use: constraints/default.txt (pyproject.toml has ranges).
 $(STAMP): pyproject.toml constraints/default.txt
@@ -52,6 +52,13 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/astra-otel stack build --browser
 	$(BIN)/pytest tests/e2e/test_viewer_browser.py --screenshots docs/img
+
+# The same setup() benchmarks on the oldest supported set (SDK 1.40, contrib 0.61b0, FastAPI
+# 0.100: the venv the compatibility matrix builds; this checkout's code on PYTHONPATH).
+bench-oldest: $(STAMP)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk; }
+	$(BIN)/astra-otel stack build
+	PYTHONPATH=$(CURDIR) "$$($(BIN)/python -m tests._support.installs python oldest)" -m benchmarks --only bench_setup $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

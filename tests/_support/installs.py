@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -219,6 +220,7 @@ def set_venv(dep_set: DependencySet, wheel: Path) -> Path:
     python = root / "bin" / "python"
     with _locked(root):
         if (root / ".complete").exists():
+            (root / ".complete").touch()  # in use: not stale
             return python
         progress(f"creating the {dep_set.name} venv {root.name} (cold: a minute or two)")
         shutil.rmtree(root, ignore_errors=True)
@@ -237,7 +239,29 @@ def set_venv(dep_set: DependencySet, wheel: Path) -> Path:
         )
         (root / ".complete").write_text("")
         progress(f"{dep_set.name} venv ready")
+    _prune(root)
     return python
+
+
+_STALE_S = 2 * 24 * 3600.0
+
+
+def _prune(keep: Path) -> None:
+    """Remove this set's venvs of other keys unused for two days (none in use: each is
+    removed only under its own lock, which a build or a checkout's run would hold)."""
+    prefix = keep.name.rsplit("-", 1)[0] + "-"
+    for other in keep.parent.glob(prefix + "*"):
+        if other == keep or not other.is_dir():
+            continue
+        marker = other / ".complete"
+        if marker.exists() and time.time() - marker.stat().st_mtime < _STALE_S:
+            continue
+        with other.with_name(other.name + ".lock").open("w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def installed_versions(python: Path) -> dict[str, str]:
@@ -254,3 +278,18 @@ def installed_versions(python: Path) -> dict[str, str]:
     )
     versions: dict[str, str] = json.loads(out)
     return versions
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m tests._support.installs python SET``: print the python of ``SET``'s
+    venv (built if missing), e.g. to run the benchmarks on the oldest supported set."""
+    if len(argv) != 2 or argv[0] != "python" or argv[1] not in dependency_sets():
+        names = "|".join(dependency_sets())
+        print(f"usage: python -m tests._support.installs python {{{names}}}", file=sys.stderr)
+        return 2
+    print(set_venv(dependency_sets()[argv[1]], build_wheel()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -245,7 +245,7 @@ def test_span_attributes_write_fallback_redacts_a_copy(
     assert exported.attributes["http.request.header.authorization"] == "[REDACTED]"
     assert exported.attributes["db.statement"] == "SELECT ? FROM t WHERE pw = ?"
     assert exported.attributes["k"] == "v"
-    _one_warning(warnings_of(), "span-attributes-write")
+    _one_warning(warnings_of(), "span-fields-write")
 
 
 def test_resource_write_fallback_leaves_the_resource(

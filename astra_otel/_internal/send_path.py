@@ -87,6 +87,7 @@ class SendPath:
         return exporter.export(self._sdk_items(batch)) is self._success
 
     def _fallback(self, batch: Sequence[Any], step: str, error: Exception | None) -> bool:
+        exporter = self._slot.fallback()  # raises (a failed export) if it cannot be built
         self._stats.count_fallback(len(batch))
         if step not in self._said:
             self._said.add(step)
@@ -99,4 +100,4 @@ class SendPath:
                 self._stats.signal,
                 exc_info=error,
             )
-        return self._public(self._slot.fallback(), batch)
+        return self._public(exporter, batch)

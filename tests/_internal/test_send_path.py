@@ -144,6 +144,18 @@ def test_exporter_creation_failure_sends_every_batch_the_sdks_way(sink: OtlpHttp
     assert len(calls) == 1
 
 
+def test_a_batch_neither_exporter_can_take_is_a_failure() -> None:
+    """Ours and the SDK's exporter both failing to build: the batch counts as failed, and
+    not as sent the SDK's way."""
+
+    def broken() -> Any:
+        raise TypeError("no exporter")
+
+    stats = SignalStats("traces")
+    assert _send_spans(ExporterSlot(broken, broken), stats) == [False]
+    assert (stats.exported, stats.failed, stats.sdk_fallback) == (0, 3, 0)
+
+
 def test_export_encoded_raising_resends(sink: OtlpHttpSink) -> None:
     """``export_encoded`` raising (a private hook that changed): re-sent, counted."""
     stats = SignalStats("traces")

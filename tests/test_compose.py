@@ -14,7 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
-from astra_otel.stack.components import COLLECTOR, DEMO, JAEGER, PROMETHEUS, REDIS, ComponentSpec
+from astra_otel.stack.components import (
+    COLLECTOR,
+    COLLECTOR_FLAGS,
+    DEMO,
+    JAEGER,
+    PROMETHEUS,
+    REDIS,
+    ComponentSpec,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((REPO / "compose.yaml").read_text())
@@ -62,6 +70,12 @@ def test_collector_image_is_the_release_of_our_build() -> None:
     manifest = yaml.safe_load((REPO / "collector" / "builder-config.yaml").read_text())
     assert SERVICES["otel-collector"]["image"].startswith("otel/opentelemetry-collector-contrib:")
     assert _image_tag("otel-collector") == manifest["dist"]["version"]
+
+
+def test_collector_gets_the_flags_the_stack_passes() -> None:
+    """The compose collector runs with the same feature gates as `stack up`'s."""
+    command = SERVICES["otel-collector"]["command"]
+    assert all(flag in command for flag in COLLECTOR_FLAGS), command
 
 
 def test_jaeger_image_matches_the_go_module_we_build() -> None:

@@ -17,6 +17,7 @@ from astra_otel.stack.pki import Pki
 from astra_otel.stack.settings import StackSettings
 
 __all__ = [
+    "COLLECTOR_FLAGS",
     "COMPONENT_NAMES",
     "CORE_COMPONENTS",
     "LOOPBACK",
@@ -100,6 +101,8 @@ COLLECTOR = ComponentSpec(
         "OTELCOL_FILE_QUEUE_BYTES": "file queue bound in bytes, per signal (default 256 MiB)",
         # collector/viewer/collector-layer.yaml, added when the viewer runs
         "OTELCOL_VIEWER_ENDPOINT": "viewer otlp_grpc",
+        "OTELCOL_ATTRIBUTE_COUNT_LIMIT": "attributes kept per record (default 128)",
+        "OTELCOL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "bytes kept per string value (default 16384)",
     },
 )
 JAEGER = ComponentSpec(
@@ -134,6 +137,8 @@ JAEGER = ComponentSpec(
         "JAEGER_SELF_METRICS_HOST": "host of self_metrics",
         "JAEGER_SELF_METRICS_PORT": "self_metrics (port only)",
         "JAEGER_MAX_TRACES": "traces kept in memory (default 50000)",
+        "JAEGER_MEMORY_LIMIT_MIB": "memory_limiter hard limit (default 1024)",
+        "JAEGER_MEMORY_SPIKE_LIMIT_MIB": "memory_limiter spike headroom (default 256)",
     },
 )
 VIEWER_LAYER = "collector/viewer/collector-layer.yaml"
@@ -179,6 +184,11 @@ DEMO = ComponentSpec(
     ui_ports=("api",),
     optional=True,
 )
+
+COLLECTOR_FLAGS: tuple[str, ...] = ("--feature-gates=ottl.functions.enableLambda",)
+"""Command-line flags every run of the collector config needs (``validate`` included): the
+shape limits in collector/otel-collector.yaml use OTTL lambdas (alpha in v0.161.0, behind
+this gate) to look into each attribute value."""
 
 SPECS: tuple[ComponentSpec, ...] = (REDIS, JAEGER, VIEWER, COLLECTOR, PROMETHEUS, DEMO)
 """Every component, in start order (stopped in reverse): the collector's sinks first."""
@@ -305,6 +315,7 @@ def resolve_components(
         "collector": (
             (
                 str(binaries.collector),
+                *COLLECTOR_FLAGS,
                 *(arg for f in (col_config, *col_layers) for arg in ("--config", f"file:{f}")),
             ),
             {

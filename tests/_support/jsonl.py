@@ -32,6 +32,8 @@ class JsonLines:
     """Fragments that were not a whole JSON object (cut short by a crash or a full disk)."""
     invalid_utf8_lines: int = 0
     """Lines that were not valid UTF-8 (read with replacement characters)."""
+    unfinished: int = 0
+    """Files whose last line had no newline yet (not read)."""
 
 
 def signal_files(telemetry_dir: Path, signal: str) -> list[Path]:
@@ -75,15 +77,25 @@ def read_documents(paths: Iterable[Path]) -> JsonLines:
             raw = path.read_bytes()
         except FileNotFoundError:
             continue
-        for raw_line in raw.split(b"\n"):
+        lines = raw.split(b"\n")
+        for number, raw_line in enumerate(lines):
             if not raw_line.strip():
                 continue
             try:
                 line = raw_line.decode("utf-8")
             except UnicodeDecodeError:
-                out.invalid_utf8_lines += 1
                 line = raw_line.decode("utf-8", errors="replace")
-            for doc in _split(line):
+                if number == len(lines) - 1:
+                    out.unfinished += 1  # cut mid-character: still being written
+                    continue
+                out.invalid_utf8_lines += 1
+            docs = list(_split(line))
+            if number == len(lines) - 1 and None in docs:
+                # No newline yet and not whole: a line still being written (or one a crash
+                # cut short, which the next write continues). Not read now.
+                out.unfinished += 1
+                continue
+            for doc in docs:
                 if doc is None:
                     out.torn += 1
                 else:

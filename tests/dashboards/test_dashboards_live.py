@@ -169,16 +169,18 @@ def test_latency_exemplars_open_traces_in_jaeger(
     def trace_ids() -> list[str] | None:
         now = time.time()
         data = prometheus.get("/api/v1/query_exemplars", query=selector, start=now - 600, end=now)
-        ids = [
-            e["labels"][label]
+        # Newest first: an exemplar older than a Jaeger restart earlier in the session
+        # (the fault tests restart it) points at a trace its memory store no longer has.
+        stamped = sorted(
+            (float(e["timestamp"]), e["labels"][label])
             for series in data
             for e in series["exemplars"]
             if label in e["labels"]
-        ]
-        return ids or None
+        )
+        return [trace_id for _, trace_id in reversed(stamped)] or None
 
     ids = traffic.poll(trace_ids, f"exemplars with a {label!r} label on {selector}")
-    sample = sorted(set(ids))[-5:]
+    sample = list(dict.fromkeys(ids))[:5]
 
     for trace_id in sample:
 

@@ -1,4 +1,4 @@
-"""Fault 10: hostile clients. The receivers hold against a zstd window bomb and a flood of
+"""Fault 9: hostile clients. The receivers hold against a zstd window bomb and a flood of
 slow connections: good clients keep being served and the collector's memory stays under
 its limit (docs/faults.md, "Hostile clients").
 

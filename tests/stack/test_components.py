@@ -113,6 +113,55 @@ def test_collector_config_structure() -> None:
     assert all(d.startswith("127.0.0.1:") for d in defaults)
 
 
+_MAP_PATHS = {
+    "resource": "resource.attributes",
+    "scope": "scope.attributes",
+    "span": "span.attributes",
+    "spanevent": "spanevent.attributes",
+    "datapoint": "datapoint.attributes",
+    "exemplar": "exemplar.filtered_attributes",
+    "log": "log.attributes",
+}
+
+
+def test_shape_limits_treat_every_attribute_map_alike() -> None:
+    """transform/limits runs after memory_limiter in each entry pipeline, and applies the
+    same statements to every context's attribute map, so no signal is left unbounded."""
+    config = yaml.safe_load((REPO / "collector" / "otel-collector.yaml").read_text())
+    for signal in ("traces", "metrics", "logs"):
+        processors = config["service"]["pipelines"][signal]["processors"]
+        assert processors[:2] == ["memory_limiter", "transform/limits"]
+    limits = config["processors"]["transform/limits"]
+    seen: dict[str, list[str]] = {}
+    for group in ("trace_statements", "metric_statements", "log_statements"):
+        contexts = {c["context"] for c in limits[group]}
+        assert {"resource", "scope"} <= contexts, group
+        for ctx in limits[group]:
+            path = _MAP_PATHS.get(ctx["context"])
+            if path is None:
+                continue
+            generic = [
+                s.replace(path, "MAP").replace(f"{ctx['context']}.cache", "CACHE")
+                for s in ctx["statements"]
+                if (path in s or f"{ctx['context']}.cache" in s) and "body" not in s
+            ]
+            seen[f"{group}/{ctx['context']}"] = generic
+    first = next(iter(seen.values()))
+    assert any(s.startswith("limit(MAP, ${env:OTELCOL_ATTRIBUTE_COUNT_LIMIT") for s in first)
+    assert any(s.startswith("truncate_all(MAP, ${env:OTELCOL_ATTRIBUTE_VALUE") for s in first)
+    assert {k: v for k, v in seen.items() if v != first} == {}
+    assert len(seen) == 11  # resource and scope x 3 signals, span, event, point, exemplar, log
+
+
+def test_jaeger_is_bounded_by_memory_as_well_as_trace_count() -> None:
+    """Jaeger's pipeline refuses spans past a memory limit; its store keeps max_traces."""
+    config = yaml.safe_load((REPO / "collector" / "jaeger" / "jaeger.yaml").read_text())
+    assert config["service"]["pipelines"]["traces"]["processors"][0] == "memory_limiter"
+    assert "JAEGER_MEMORY_LIMIT_MIB" in config["processors"]["memory_limiter"]["limit_mib"]
+    memory = config["extensions"]["jaeger_storage"]["backends"]["memstore"]["memory"]
+    assert "JAEGER_MAX_TRACES" in memory["max_traces"]
+
+
 def test_prometheus_template_fills_every_placeholder(tmp_path: Path) -> None:
     """The Prometheus template has exactly the placeholders the supervisor fills."""
     template = (REPO / "collector" / "prometheus" / "prometheus.yml.tmpl").read_text()

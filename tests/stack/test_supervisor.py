@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import format_trace_id
 
+from astra_otel.stack.components import COLLECTOR_FLAGS
 from astra_otel.stack.process import group_members
 
 from _support.stack import DemoService, RunningStack, wait_for
@@ -107,6 +108,8 @@ def test_shipped_configs_validate(
     handle = stack.stack
     exe = handle.binaries.collector if binary == "collector" else handle.binaries.jaeger
     args = [a for c in configs for a in ("--config", f"file:{handle.settings.files_dir / c}")]
+    if binary == "collector":
+        args = [*COLLECTOR_FLAGS, *args]
     result = subprocess.run(
         [str(exe), "validate", *args],
         capture_output=True,

@@ -21,6 +21,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 __all__ = [
     "BAD",
     "deep_kvlist",
+    "field",
     "invalid_utf8_logs",
     "invalid_utf8_metrics",
     "invalid_utf8_spans",
@@ -45,17 +46,17 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes) -> bytes:
+def field(number: int, payload: bytes) -> bytes:
     """A length-delimited protobuf field."""
     return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
 
 def deep_kvlist(depth: int, key: str = "a") -> bytes:
     """An ``AnyValue`` that is a kvlist holding one kvlist ... ``depth`` levels deep."""
-    value = _field(1, b"leaf")  # string_value
+    value = field(1, b"leaf")  # string_value
     for _ in range(depth):  # bounded by depth
-        key_value = _field(1, key.encode()) + _field(2, value)
-        value = _field(6, _field(1, key_value))  # kvlist_value { values { ... } }
+        key_value = field(1, key.encode()) + field(2, value)
+        value = field(6, field(1, key_value))  # kvlist_value { values { ... } }
     return value
 
 
@@ -68,12 +69,12 @@ def span_request(
     rs = req.resource_spans.add()
     rs.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
     raw_span = span.SerializeToString() + b"".join(
-        _field(9, _field(1, k.encode()) + _field(2, v)) for k, v in extra_attributes
+        field(9, field(1, k.encode()) + field(2, v)) for k, v in extra_attributes
     )
-    scope = _field(1, _field(1, b"astra.faults.shapes"))  # InstrumentationScope{name}
-    scope_spans = scope + _field(2, raw_span)
+    scope = field(1, field(1, b"astra.faults.shapes"))  # InstrumentationScope{name}
+    scope_spans = scope + field(2, raw_span)
     resource = rs.resource.SerializeToString()
-    return _field(1, _field(1, resource) + _field(2, scope_spans))
+    return field(1, field(1, resource) + field(2, scope_spans))
 
 
 def log_request(service: str, body: bytes) -> bytes:
@@ -83,8 +84,8 @@ def log_request(service: str, body: bytes) -> bytes:
     rl = req.resource_logs.add()
     rl.resource.attributes.add(key="service.name", value=AnyValue(string_value=service))
     record = LogRecord(time_unix_nano=1, severity_text="INFO").SerializeToString()
-    scope_logs = _field(2, record + _field(5, body))
-    return _field(1, _field(1, rl.resource.SerializeToString()) + _field(2, scope_logs))
+    scope_logs = field(2, record + field(5, body))
+    return field(1, field(1, rl.resource.SerializeToString()) + field(2, scope_logs))
 
 
 def new_span(name: str, n: int = 1) -> Span:

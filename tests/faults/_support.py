@@ -19,7 +19,10 @@ import grpc
 import pytest
 import requests
 import yaml
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
@@ -37,6 +40,7 @@ __all__ = [
     "collector_metric",
     "derived_collector_config",
     "jaeger_span_ids",
+    "manual_meter_provider",
     "prom_query",
     "second_stack",
     "unique_service",
@@ -127,6 +131,18 @@ class SpanSource:
         """Release the exporter's channel."""
         self._exporter.shutdown()
         self._provider.shutdown()
+
+
+def manual_meter_provider(endpoint: str, service: str) -> MeterProvider:
+    """A meter provider for ``service`` exporting over OTLP gRPC only when flushed (its
+    periodic reader waits an hour), so a test decides when each export happens."""
+    exporter = OTLPMetricExporter(endpoint=endpoint, insecure=True, timeout=10)
+    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
+    return MeterProvider(
+        resource=Resource({"service.name": service, "service.namespace": "astra-faults"}),
+        metric_readers=[reader],
+        shutdown_on_exit=False,
+    )
 
 
 def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:

@@ -14,12 +14,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
 
-from ._support import SpanSource, prom_query, unique_service, wait_for_spans
+from ._support import SpanSource, manual_meter_provider, prom_query, unique_service, wait_for_spans
 from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -85,13 +81,7 @@ def test_metrics_resume_after_prometheus_returns(restored: RunningStack) -> None
     Prometheus serves the metric's latest value again."""
     stack = restored
     service = unique_service("prom-down")
-    exporter = OTLPMetricExporter(endpoint=stack.otlp_grpc, insecure=True, timeout=10)
-    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-    provider = MeterProvider(
-        resource=Resource({"service.name": service, "service.namespace": "astra-faults"}),
-        metric_readers=[reader],
-        shutdown_on_exit=False,
-    )
+    provider = manual_meter_provider(stack.otlp_grpc, service)
     counter = provider.get_meter("astra.faults").create_counter("astra.fault.points")
     selector = f'astra_fault_points_total{{service_name="{service}"}}'
     exported = 0

@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from ._shapes import field
 from ._support import SpanSource, unique_service, wait_for_spans
 from _support.stack import RunningStack, wait_for
 
@@ -55,15 +56,7 @@ def _valid_request(n: int = 10) -> bytes:
 
 def _huge_protobuf(size: int) -> bytes:
     """A length-delimited field claiming (and carrying) ``size`` bytes: decodable framing."""
-    length = size
-    varint = bytearray()
-    while True:
-        byte = length & 0x7F
-        length >>= 7
-        varint.append(byte | (0x80 if length else 0))
-        if not length:
-            break
-    return b"\x0a" + bytes(varint) + b"a" * size
+    return field(1, b"a" * size)
 
 
 BAD_HTTP = {

@@ -17,15 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-from opentelemetry.sdk.resources import Resource
 
 from ._support import (
     SpanSource,
     collector_metric,
     derived_collector_config,
+    manual_meter_provider,
     prom_query,
     second_stack,
     unique_service,
@@ -113,13 +110,7 @@ def test_full_disk_stops_only_the_file_sink(
     service = unique_service("disk-full")
     _fill(small_disk)
     source = SpanSource(stack.otlp_grpc, service, pad=200, timeout=5.0)
-    exporter = OTLPMetricExporter(endpoint=stack.otlp_grpc, insecure=True, timeout=10)
-    reader = PeriodicExportingMetricReader(exporter, export_interval_millis=3_600_000)
-    provider = MeterProvider(
-        resource=Resource({"service.name": service, "service.namespace": "astra-faults"}),
-        metric_readers=[reader],
-        shutdown_on_exit=False,
-    )
+    provider = manual_meter_provider(stack.otlp_grpc, service)
     counter = provider.get_meter("astra.faults").create_counter("astra.fault.disk_full")
     began = time.monotonic()
     first_alert: float | None = None

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from astra_otel.stack.components import COMPONENT_NAMES, CORE_COMPONENTS
+
 from _support.installs import (
     REPO,
     build_wheel,
@@ -97,7 +99,7 @@ def test_the_cli_works_from_an_empty_directory(plain: Path, tmp_path: Path) -> N
     assert run([cli], what="bare astra-otel", cwd=cwd, env=env).startswith("usage: astra-otel")
     status = run([cli, "stack", "status"], what="stack status", cwd=cwd, env=env)
     names = [line.split()[0] for line in status.splitlines()]
-    assert names == ["redis", "jaeger", "collector", "prometheus", "demo"]
+    assert names == list(COMPONENT_NAMES)
     where = run(
         [str(plain), "-c", "from astra_otel.stack.settings import FILES_DIR; print(FILES_DIR)"],
         what="FILES_DIR",
@@ -164,9 +166,9 @@ def test_stack_up_from_the_wheel_receives_a_setup_span(
     offset, env, cwd = wheel_stack
     cli = str(plain.parent / "astra-otel")
     status = run([cli, "stack", "status"], what="stack status", cwd=cwd, env=env).splitlines()
-    core = [line.split() for line in status if not line.startswith("demo")]
-    assert [(f[0], f[1], f[4]) for f in core] == [
-        (name, "running", "healthy") for name in ("redis", "jaeger", "collector", "prometheus")
+    running = [line.split() for line in status if line.split()[0] in CORE_COMPONENTS]
+    assert [(f[0], f[1], f[4]) for f in running] == [
+        (name, "running", "healthy") for name in CORE_COMPONENTS
     ]
     endpoint = f"http://127.0.0.1:{4318 + offset}"
     exported = run([str(plain), "-c", SMOKE, endpoint], what="setup() smoke", cwd=cwd, env=env)

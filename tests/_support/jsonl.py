@@ -13,12 +13,13 @@ data is normally in a later line.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonLines", "read_documents", "signal_files", "span_ids"]
+__all__ = ["JsonLines", "read_documents", "signal_files", "span_id_counts", "span_ids"]
 
 _DECODER = json.JSONDecoder()
 
@@ -103,10 +104,11 @@ def read_documents(paths: Iterable[Path]) -> JsonLines:
     return out
 
 
-def span_ids(documents: Iterable[dict[str, Any]], service: str | None = None) -> set[str]:
-    """The span ids (hex, as the file holds them) in OTLP-JSON trace documents, optionally
-    only those of one ``service.name``."""
-    ids: set[str] = set()
+def span_id_counts(documents: Iterable[dict[str, Any]], service: str | None = None) -> Counter[str]:
+    """How often each span id (hex, as the file holds it) occurs in OTLP-JSON trace
+    documents, optionally only those of one ``service.name``: more than once is a
+    duplicate (the pipeline delivers at least once)."""
+    ids: Counter[str] = Counter()
     for doc in documents:
         for rs in doc.get("resourceSpans", []):
             if service is not None:
@@ -117,3 +119,8 @@ def span_ids(documents: Iterable[dict[str, Any]], service: str | None = None) ->
             for ss in rs.get("scopeSpans", []):
                 ids.update(span["spanId"] for span in ss.get("spans", []))
     return ids
+
+
+def span_ids(documents: Iterable[dict[str, Any]], service: str | None = None) -> set[str]:
+    """The distinct span ids of :func:`span_id_counts`."""
+    return set(span_id_counts(documents, service))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,12 +34,15 @@ from astra_otel._config.params import environ_snapshot
 from astra_otel.stack.build import ensure_binaries
 from astra_otel.stack.settings import load_stack_settings
 
+from _support.jsonl import read_documents, signal_files, span_id_counts
 from _support.stack import RunningStack, running_stack, start_on_free_offset
 
 __all__ = [
     "SpanSource",
     "collector_metric",
     "derived_collector_config",
+    "file_span_id_counts",
+    "jaeger_span_id_counts",
     "jaeger_span_ids",
     "manual_meter_provider",
     "prom_query",
@@ -88,6 +92,8 @@ class SpanSource:
         )
         self.accepted: list[str] = []
         self.rejected = 0
+        self.given_up: list[str] = []
+        """Span ids of the batches not accepted (the client gave up on them)."""
         self._made = 0
 
     def make(self, n: int) -> Sequence[ReadableSpan]:
@@ -113,6 +119,7 @@ class SpanSource:
             self.accepted.extend(format_span_id(s.context.span_id) for s in spans)
             return True
         self.rejected += len(spans)
+        self.given_up.extend(format_span_id(s.context.span_id) for s in spans)
         return False
 
     def _attrs(self, i: int) -> dict[str, Any]:
@@ -145,8 +152,9 @@ def manual_meter_provider(endpoint: str, service: str) -> MeterProvider:
     )
 
 
-def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:
-    """Every span id Jaeger holds for ``service`` (empty if Jaeger does not answer)."""
+def jaeger_span_id_counts(stack: RunningStack, service: str) -> Counter[str]:
+    """How often Jaeger's query API returns each span id of ``service`` (empty if Jaeger
+    does not answer); Jaeger's query side removes most exact duplicates itself."""
     try:
         resp = requests.get(
             f"{stack.jaeger_url}/api/traces",
@@ -154,10 +162,21 @@ def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:
             timeout=20,
         )
     except requests.RequestException:
-        return set()
+        return Counter()
     if resp.status_code != 200:
-        return set()
-    return {span["spanID"] for trace in resp.json().get("data") or [] for span in trace["spans"]}
+        return Counter()
+    data = resp.json().get("data") or []
+    return Counter(span["spanID"] for trace in data for span in trace["spans"])
+
+
+def jaeger_span_ids(stack: RunningStack, service: str) -> set[str]:
+    """Every span id Jaeger holds for ``service`` (empty if Jaeger does not answer)."""
+    return set(jaeger_span_id_counts(stack, service))
+
+
+def file_span_id_counts(telemetry_dir: Path, service: str) -> Counter[str]:
+    """How often each span id of ``service`` occurs in ``traces.jsonl`` and its backups."""
+    return span_id_counts(read_documents(signal_files(telemetry_dir, "traces")).documents, service)
 
 
 def wait_for_spans(stack: RunningStack, service: str, expected: set[str], timeout: float) -> None:

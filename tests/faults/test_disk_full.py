@@ -22,13 +22,13 @@ from ._support import (
     SpanSource,
     collector_metric,
     derived_collector_config,
+    file_span_id_counts,
     manual_meter_provider,
     prom_query,
     second_stack,
     unique_service,
     wait_for_spans,
 )
-from _support.jsonl import read_documents, signal_files, span_ids
 from _support.stack import RunningStack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -87,10 +87,6 @@ def _fill(disk: Path) -> None:
     free = stat.f_bavail * stat.f_frsize
     with (disk / "filler").open("wb") as filler:
         filler.write(b"\0" * max(0, free - LEFT_FREE))
-
-
-def _file_span_ids(disk: Path, service: str) -> set[str]:
-    return span_ids(read_documents(signal_files(disk, "traces")).documents, service)
 
 
 def _firing(stack: RunningStack) -> set[str]:
@@ -154,7 +150,9 @@ def test_full_disk_stops_only_the_file_sink(
     finally:
         after.close()
     wait_for(
-        lambda: True if set(after.accepted) <= _file_span_ids(small_disk, service) else None,
+        lambda: (
+            True if set(after.accepted) <= file_span_id_counts(small_disk, service).keys() else None
+        ),
         "spans sent after the disk had space again in traces.jsonl",
         30,
     )

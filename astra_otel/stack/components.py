@@ -46,9 +46,11 @@ class ComponentSpec:
     readiness check (a ``None`` path means a Redis ``PING``); ``ui_ports`` are the ones
     printed for people; ``config`` is the config file relative to the stack's files
     directory (:data:`~astra_otel.stack.settings.FILES_DIR`; a template for Prometheus)
-    and ``config_env`` the variables that config reads with their meaning. A
-    meaning that is a port name, ``host of <port>`` or ``<port> (port only)`` says the
-    variable carries that port's ``127.0.0.1:<port>``, host or number (:func:`port_env`).
+    and ``layers`` the config layers that may be added to it (further ``--config`` files,
+    same directory convention). ``config_env`` lists every variable the config and its
+    layers read, with its meaning: the one place each is documented. A meaning that is a
+    port name, ``host of <port>`` or ``<port> (port only)`` says the variable carries that
+    port's ``127.0.0.1:<port>``, host or number (:func:`port_env`).
     """
 
     name: str
@@ -61,8 +63,11 @@ class ComponentSpec:
     config: str | None = None
     config_env: Mapping[str, str] = field(default_factory=dict)
     optional: bool = False
+    layers: tuple[str, ...] = ()
 
 
+VIEWER_LAYER = "collector/viewer/collector-layer.yaml"
+"""The collector config layer that also feeds the viewer (added only when it runs)."""
 COLLECTOR = ComponentSpec(
     name="collector",
     summary="OpenTelemetry Collector (custom build astra-otelcol): OTLP in; Prometheus, "
@@ -82,6 +87,9 @@ COLLECTOR = ComponentSpec(
     health_path="/",
     ui_ports=("zpages",),
     config="collector/otel-collector.yaml",
+    # the viewer's feed (added when the viewer runs); TLS + token on the OTLP receivers, for
+    # operators exposing the single collector to other hosts (docs/topology.md)
+    layers=(VIEWER_LAYER, "collector/otel-collector-tls.yaml"),
     config_env={
         "OTELCOL_OTLP_GRPC_ENDPOINT": "otlp_grpc",
         "OTELCOL_OTLP_HTTP_ENDPOINT": "otlp_http",
@@ -103,6 +111,12 @@ COLLECTOR = ComponentSpec(
         "OTELCOL_VIEWER_ENDPOINT": "viewer otlp_grpc",
         "OTELCOL_ATTRIBUTE_COUNT_LIMIT": "attributes kept per record (default 128)",
         "OTELCOL_ATTRIBUTE_VALUE_LENGTH_LIMIT": "bytes kept per string value (default 16384)",
+        # collector/otel-collector-tls.yaml, set by the operator
+        "OTELCOL_TLS_CERT_FILE": "the collector's server certificate (PEM)",
+        "OTELCOL_TLS_KEY_FILE": "its private key",
+        "OTELCOL_TLS_CLIENT_CA_FILE": "CA that issued the clients' certificates",
+        "OTELCOL_TLS_RELOAD_INTERVAL": "how often the certificate and key are re-read",
+        "OTELCOL_TLS_TOKEN_FILE": "bearer tokens accepted from clients (one per line)",
     },
 )
 JAEGER = ComponentSpec(
@@ -122,6 +136,8 @@ JAEGER = ComponentSpec(
     health_path="/api/services",
     ui_ports=("query_http",),
     config="collector/jaeger/jaeger.yaml",
+    # the mTLS OTLP receiver the topology's gateways send to (always added)
+    layers=("collector/jaeger/jaeger-tls.yaml",),
     config_env={
         "JAEGER_OTLP_GRPC_ENDPOINT": "otlp_grpc",
         "JAEGER_OTLP_HTTP_ENDPOINT": "otlp_http",
@@ -141,8 +157,6 @@ JAEGER = ComponentSpec(
         "JAEGER_MEMORY_SPIKE_LIMIT_MIB": "memory_limiter spike headroom (default 256)",
     },
 )
-VIEWER_LAYER = "collector/viewer/collector-layer.yaml"
-"""The collector config layer that also feeds the viewer (added only when it runs)."""
 VIEWER = ComponentSpec(
     name="viewer",
     summary="OpenTelemetry Desktop Viewer (Go module v0.4.1): browser UI for traces, logs "
@@ -305,7 +319,7 @@ def resolve_components(
     col_layers = [repo / VIEWER_LAYER] if feed_viewer else []
     prom_config = paths["config"] / "prometheus.yml"
     jaeger_config = repo / (JAEGER.config or "")
-    jaeger_tls = repo / "collector" / "jaeger" / "jaeger-tls.yaml"
+    jaeger_tls = repo / JAEGER.layers[0]
     pki = Pki(paths["tls"])
 
     def ep(port: int) -> str:

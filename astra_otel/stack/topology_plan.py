@@ -50,6 +50,8 @@ AGENT = ComponentSpec(
     health_port="health",
     health_path="/",
     config="collector/agent.yaml",
+    # the gateways from DNS (a headless Service) instead of a static list
+    layers=("collector/agent-dns.yaml",),
     config_env={
         "OTELCOL_AGENT_ID": "instance name (agent-N)",
         "OTELCOL_AGENT_OTLP_GRPC_ENDPOINT": "otlp_grpc",
@@ -64,6 +66,19 @@ AGENT = ComponentSpec(
         "OTELCOL_AGENT_TLS_KEY_FILE": "its private key",
         "OTELCOL_AGENT_TLS_RELOAD_INTERVAL": "how often the certificate and key are re-read",
         "OTELCOL_AGENT_TOKEN_FILE": "bearer token sent to the gateways (first line)",
+        "OTELCOL_AGENT_GATEWAY_SERVER_NAME": "name the gateways' certificate is checked "
+        "against (default: the address's host)",
+        "OTELCOL_AGENT_MEMORY_LIMIT_MIB": "memory_limiter hard limit (default 512)",
+        "OTELCOL_AGENT_MEMORY_SPIKE_MIB": "memory_limiter spike headroom (default 128)",
+        "OTELCOL_AGENT_QUEUE_SIZE": "persistent queue bound per exporter, in requests "
+        "(default 5000)",
+        "OTELCOL_AGENT_QUEUE_CONSUMERS": "the traces exporter's queue consumers (default 4)",
+        "OTELCOL_AGENT_STORAGE_FSYNC": "fsync every queue write (default false)",
+        "OTELCOL_AGENT_LOG_LEVEL": "the agent's own log level (default info)",
+        # collector/agent-dns.yaml
+        "OTELCOL_AGENT_GATEWAYS_DNS": "DNS name whose A records are the gateways",
+        "OTELCOL_AGENT_GATEWAYS_PORT": "the gateways' OTLP gRPC port (default 4317)",
+        "OTELCOL_AGENT_GATEWAYS_DNS_INTERVAL": "how often the name is resolved again (default 5s)",
     },
 )
 GATEWAY = ComponentSpec(
@@ -102,6 +117,16 @@ GATEWAY = ComponentSpec(
         "OTELCOL_GATEWAY_SLOW_TRACE_MS": "traces at least this slow are always kept",
         "OTELCOL_GATEWAY_SAMPLING_PERCENTAGE": "percentage kept of the other traces",
         "OTELCOL_GATEWAY_SPANMETRICS_FLUSH": "span_metrics flush interval (Go duration)",
+        "OTELCOL_GATEWAY_NUM_TRACES": "traces tail_sampling holds while deciding (default 50000)",
+        "OTELCOL_GATEWAY_JAEGER_SERVER_NAME": "name Jaeger's certificate is checked against "
+        "(default: the endpoint's host)",
+        "OTELCOL_GATEWAY_MEMORY_LIMIT_MIB": "memory_limiter hard limit (default 1024)",
+        "OTELCOL_GATEWAY_MEMORY_SPIKE_MIB": "memory_limiter spike headroom (default 256)",
+        "OTELCOL_GATEWAY_QUEUE_SIZE": "Jaeger exporter's persistent queue, in requests "
+        "(default 5000)",
+        "OTELCOL_GATEWAY_FILE_MAX_MB": "JSON file size before rotation (default 64)",
+        "OTELCOL_GATEWAY_FILE_BACKUPS": "rotated JSON files kept per signal (default 5)",
+        "OTELCOL_GATEWAY_LOG_LEVEL": "the gateway's own log level (default info)",
     },
 )
 

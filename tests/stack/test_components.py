@@ -24,11 +24,6 @@ def _settings(tmp_path: Path, offset: int = 0) -> StackSettings:
     return load_stack_settings({"HOME": str(tmp_path)}, port_offset=offset)
 
 
-def _env_vars(path: Path) -> set[str]:
-    code = "\n".join(ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#"))
-    return set(re.findall(r"\$\{env:([A-Z0-9_]+)", code))
-
-
 def test_default_ports_are_distinct_across_components() -> None:
     """No two components (or two ports of one) share a default port."""
     ports = [port for spec in SPECS for port in spec.ports.values()]
@@ -54,17 +49,20 @@ _SINKS = {"OTELCOL_JAEGER_ENDPOINT": "jaeger", "OTELCOL_VIEWER_ENDPOINT": "viewe
 
 
 def test_collector_env_matches_its_config(tmp_path: Path) -> None:
-    """The collector and Jaeger configs read exactly the variables their specs document,
-    and the supervisor sets only documented ones, all on loopback ports of the component
-    (the collector's sinks' endpoints: those of the sink)."""
-    comps = resolve_components(_settings(tmp_path, 100), BINARIES)
+    """The collector and Jaeger run with their spec's config and layers (which read only
+    documented variables: test_config_env.py), and the supervisor sets endpoints on
+    loopback ports of the component (the collector's sinks' endpoints: those of the sink)."""
+    settings = _settings(tmp_path, 100)
+    comps = resolve_components(settings, BINARIES)
     for name in ("collector", "jaeger"):
         comp = comps[name]
-        layers = [Path(a.removeprefix("file:")) for a in comp.command if a.startswith("file:")]
-        # the packaged file (a link in a checkout, a copy in a wheel) is the repository's
-        assert layers[0].read_bytes() == (REPO / (comp.spec.config or "")).read_bytes()
-        assert set().union(*map(_env_vars, layers)) == set(comp.spec.config_env)
-        assert set(comp.env) <= set(comp.spec.config_env)
+        files = [Path(a.removeprefix("file:")) for a in comp.command if a.startswith("file:")]
+        used = [str(f.relative_to(settings.files_dir)) for f in files]
+        assert used[0] == comp.spec.config
+        assert set(used[1:]) <= set(comp.spec.layers)
+        for path, rel in zip(files, used, strict=True):
+            # the packaged file (a link in a checkout, a copy in a wheel) is the repository's
+            assert path.read_bytes() == (REPO / rel).read_bytes(), rel
         for var, value in comp.env.items():
             if var.endswith("_ENDPOINT") and var not in _SINKS:
                 host, port = value.split(":")
@@ -74,7 +72,7 @@ def test_collector_env_matches_its_config(tmp_path: Path) -> None:
 
 
 def test_collector_config_structure() -> None:
-    """memory_limiter is first in every pipeline and no batch processor holds data in
+    """A memory_limiter is first in every pipeline and no batch processor holds data in
     memory; each sink has a pipeline of its own behind a forward connector, with a
     persistent, byte-bounded queue batching inside it (the files behind a queued loopback
     hop); files rotate; every default listen address is on 127.0.0.1."""
@@ -82,8 +80,18 @@ def test_collector_config_structure() -> None:
     config = yaml.safe_load(text)
     pipelines = config["service"]["pipelines"]
     assert "batch" not in config["processors"]
+    processors = config["processors"]
     for pipeline in pipelines.values():
-        assert pipeline["processors"][0] == "memory_limiter"
+        # behind the file queue, a limiter refusing only at the shared hard limit
+        limiter = (
+            "memory_limiter/file_write"
+            if "otlp/file_queue" in pipeline["receivers"]
+            else "memory_limiter"
+        )
+        assert pipeline["processors"][0] == limiter
+    hard = processors["memory_limiter/file_write"]
+    assert hard["limit_mib"] == processors["memory_limiter"]["limit_mib"]
+    assert hard["spike_limit_mib"] == 1
     exporters = config["exporters"]
     for signal, sinks in (
         ("traces", ["otlp_grpc/jaeger", "otlp_grpc/file_queue"]),

@@ -23,6 +23,8 @@ from astra_otel.stack.components import (
 from astra_otel.stack.settings import MAX_PORT_OFFSET, StackSettings, load_stack_settings
 from astra_otel.stack.topology_plan import AGENT, GATEWAY, MAX_INSTANCES
 
+from _support.config_env import env_references
+
 REPO = Path(__file__).resolve().parents[2]
 BINARIES = Binaries(
     Path("/x/otelcol"), Path("/x/jaeger"), Path("/x/prom"), Path("/x/redis"), Path("/x/viewer")
@@ -104,9 +106,7 @@ def test_layer_variables_are_documented_and_not_read_by_ops() -> None:
     does not read, and defaults them to loopback addresses."""
 
     def env_vars(path: Path) -> set[str]:
-        text = path.read_text()
-        code = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
-        return set(re.findall(r"\$\{env:([A-Z0-9_]+)", code))
+        return {var for var, _ in env_references(path)}
 
     layer = env_vars(REPO / VIEWER_LAYER)
     assert layer == {"OTELCOL_VIEWER_ENDPOINT"}

@@ -17,13 +17,16 @@ from astra_otel.catalogue.instruments import (
 )
 
 __all__ = [
+    "COLLECTOR_MADE",
     "EXPORTER_COUNTER",
     "EXPORTER_QUEUE_CAPACITY",
     "EXPORTER_QUEUE_SIZE",
+    "MASKED_LABEL",
     "PROCESS_HEAP",
     "PROCESS_RSS",
     "PROCESS_UPTIME",
     "RECEIVER_COUNTER",
+    "REDACTED_SPANS",
     "SETUP_INSTRUMENTS",
     "SIGNALS",
     "metric",
@@ -62,5 +65,13 @@ EXPORTER_QUEUE_CAPACITY = "otelcol_exporter_queue_capacity"
 PROCESS_UPTIME = "otelcol_process_uptime"
 PROCESS_RSS = "otelcol_process_memory_rss"
 PROCESS_HEAP = "otelcol_process_runtime_heap_alloc_bytes"
+# Made by the collector's pipelines (collector/otel-collector.yaml, processors.redaction):
+# spans the collector had to redact, counted by its spanmetrics/redaction connector, and the
+# label its redaction processor puts on a metric series whose labels it masked. Both exist
+# only once the collector has masked something.
+REDACTED_SPANS = "astra_redaction_calls_total"
+MASKED_LABEL = "redaction_masked_count"
+COLLECTOR_MADE = ("otelcol_", REDACTED_SPANS)
+"""Metric names (prefixes) the collector makes; no instrument names them."""
 SIGNALS = (("spans", "spans"), ("metric_points", "metric points"), ("log_records", "log records"))
 """The ``{signal}`` of the collector's per-signal counters, and how a legend says it."""

@@ -5,19 +5,23 @@ from __future__ import annotations
 from .metrics import (
     EXPORTER_QUEUE_CAPACITY,
     EXPORTER_QUEUE_SIZE,
+    MASKED_LABEL,
     PROCESS_HEAP,
     PROCESS_RSS,
     PROCESS_UPTIME,
+    REDACTED_SPANS,
     metric,
 )
 from .model import Dashboard, Panel, Query, Row
-from .promql import COLLECTOR, agg, exporter_counter, rate, receiver_counter
+from .promql import COLLECTOR, SVC, agg, exporter_counter, rate, receiver_counter
 
 __all__ = ["PIPELINE_HEALTH"]
 
 QUEUE_SIZE = agg("max", "exporter, data_type", EXPORTER_QUEUE_SIZE, COLLECTOR)
 QUEUE_CAP = agg("max", "exporter, data_type", EXPORTER_QUEUE_CAPACITY, COLLECTOR)
 EXPORTED = metric("astra.telemetry.exported")
+# A zero per service while the collector has masked nothing (its counters do not exist yet).
+NOTHING_MASKED = f"{rate(EXPORTED, 'service_name')} * 0"
 
 PIPELINE_HEALTH = Dashboard(
     uid="astra-pipeline-health",
@@ -145,6 +149,40 @@ PIPELINE_HEALTH = Dashboard(
                     (Query(f"{QUEUE_SIZE} / {QUEUE_CAP}", "{{exporter}} {{data_type}}"),),
                     "percentunit",
                     max_value=1,
+                ),
+            ),
+        ),
+        Row(
+            "Redaction by the collector",
+            (
+                Panel(
+                    "Spans the collector had to redact",
+                    "Spans per second in which the collector masked a value (****): a "
+                    "service sent a secret its own process did not redact (one that does "
+                    "not use astra_otel.setup(), or a secret setup()'s patterns miss). 0 is "
+                    "the goal; Jaeger finds the spans by their tag redaction.masked.count. "
+                    "Log records carry that attribute too but are not counted here (counting "
+                    "them needs the count connector, which this build does not include).",
+                    (
+                        Query(
+                            f"{rate(REDACTED_SPANS, 'service_name')} or {NOTHING_MASKED}",
+                            "{{service_name}}",
+                        ),
+                    ),
+                    "ops",
+                ),
+                Panel(
+                    "Metric series with masked labels",
+                    "Series whose labels the collector masked (they carry the label "
+                    f"{MASKED_LABEL}): a metric attribute held a secret.",
+                    (
+                        Query(
+                            f'count by (service_name) ({{{MASKED_LABEL}!="", {SVC}}}) '
+                            f"or {NOTHING_MASKED}",
+                            "{{service_name}}",
+                        ),
+                    ),
+                    "short",
                 ),
             ),
         ),

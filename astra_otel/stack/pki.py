@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from astra_otel.stack.errors import StackError
+from astra_otel.stack.private import private_dir
 
 __all__ = [
     "ROLES",
@@ -243,9 +244,7 @@ def _issue_leaf(pki: Pki, role: Role, openssl: Path, names: tuple[str, ...]) -> 
 
 
 def _prepare(root: Path) -> Pki:
-    root.mkdir(parents=True, exist_ok=True)
-    root.chmod(0o700)
-    return Pki(root)
+    return Pki(private_dir(root))
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from astra_otel.stack.components import Component
 from astra_otel.stack.errors import PortInUseError, StackError
+from astra_otel.stack.private import private_dir
 
 __all__ = [
     "PidRecord",
@@ -228,7 +229,7 @@ def spawn(
         raise StackError(msg)
     tie = die_with_parent and threading.current_thread() is threading.main_thread()
     for directory in {comp.log_file.parent, comp.pid_file.parent}:
-        directory.mkdir(parents=True, exist_ok=True)
+        private_dir(directory)
     with comp.log_file.open("ab") as log:
         log.write(f"--- astra-otel: starting {' '.join(comp.command)}\n".encode())
         log.flush()

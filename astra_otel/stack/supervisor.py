@@ -27,6 +27,7 @@ from astra_otel.stack.components import (
 )
 from astra_otel.stack.errors import PortInUseError, StackError
 from astra_otel.stack.pki import ensure_pki, find_openssl
+from astra_otel.stack.private import private_dir
 from astra_otel.stack.process import Say
 from astra_otel.stack.settings import StackSettings
 
@@ -246,8 +247,9 @@ class Stack:
                     raise PortInUseError(msg)
 
     def _prepare_dirs(self) -> None:
+        private_dir(self.settings.state_dir)
         for path in state_paths(self.settings).values():
-            path.mkdir(parents=True, exist_ok=True)
+            private_dir(path)
         self._write_prometheus_config()
 
     def _write_prometheus_config(self) -> None:

@@ -15,6 +15,7 @@ from astra_otel.stack import process
 from astra_otel.stack.build import ensure_binaries, locate_binaries
 from astra_otel.stack.components import TLS_RELOAD_INTERVAL
 from astra_otel.stack.pki import find_openssl, rotate
+from astra_otel.stack.private import private_dir
 from astra_otel.stack.process import Say
 from astra_otel.stack.settings import StackSettings
 from astra_otel.stack.topology import MAX_INSTANCES, Sampling, Topology, plan_topology
@@ -97,7 +98,7 @@ def run(
     if cmd == "up":
         started = topo.start()
         topo.detach()  # the collectors outlive this command
-        plan.root.mkdir(parents=True, exist_ok=True)
+        private_dir(plan.root)
         (plan.root / "plan.json").write_text(json.dumps({"agents": agents, "gateways": gateways}))
         say(f"started: {', '.join(started)}" if started else "already running")
         _status(topo, say)

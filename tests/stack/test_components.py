@@ -6,7 +6,9 @@ import random
 import re
 import string
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from astra_otel.stack.components import SPECS, Binaries, resolve_components
@@ -93,6 +95,7 @@ def test_collector_config_structure() -> None:
     assert hard["limit_mib"] == processors["memory_limiter"]["limit_mib"]
     assert hard["spike_limit_mib"] == 1
     exporters = config["exporters"]
+    counting = {"spanmetrics/redaction"}  # the redaction counter, not a sink
     for signal, sinks in (
         ("traces", ["otlp_grpc/jaeger", "otlp_grpc/file_queue"]),
         ("metrics", ["prometheus", "otlp_grpc/file_queue"]),
@@ -100,7 +103,11 @@ def test_collector_config_structure() -> None:
     ):
         assert pipelines[signal]["receivers"] == ["otlp"]
         assert pipelines[signal]["exporters"] == [f"forward/{signal}"]
-        fed = [p for p in pipelines.values() if p["receivers"] == [f"forward/{signal}"]]
+        fed = [
+            p
+            for p in pipelines.values()
+            if p["receivers"] == [f"forward/{signal}"] and not counting & set(p["exporters"])
+        ]
         assert sorted(e for p in fed for e in p["exporters"]) == sorted(sinks)
         assert all(len(p["exporters"]) == 1 for p in fed), "one sink per pipeline"
         writer = [p for p in pipelines.values() if p["receivers"] == ["otlp/file_queue"]]
@@ -202,3 +209,77 @@ def test_port_offset_picker_skips_busy_ports() -> None:
     free = {port + 5000 for spec in SPECS for port in spec.ports.values()}
     offset = pick_port_offset(random.Random(1), in_use=lambda p: p not in free, attempts=20000)
     assert offset == 5000
+
+
+COLLECTOR_CONFIGS = ("otel-collector.yaml", "agent.yaml", "gateway.yaml")
+
+
+def _collector_config(name: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((REPO / "collector" / name).read_text())
+    return config
+
+
+@pytest.mark.parametrize("name", COLLECTOR_CONFIGS)
+def test_every_pipeline_with_a_receiver_redacts_right_after_memory_limiter(name: str) -> None:
+    """In the single collector, the agent (the first collector a service reaches) and the
+    gateway, every pipeline fed by a receiver has the redaction second (its logs variant
+    for logs; counting where clients send, not behind the file queue), and traces also
+    rewrite names and status messages; a pipeline fed only by forward connectors gets
+    nothing but the output of pipelines that redacted."""
+    config = _collector_config(name)
+    pipelines = config["service"]["pipelines"]
+    receivers = set(config["receivers"])
+    for pipe_name, pipeline in pipelines.items():
+        signal = pipe_name.split("/")[0]
+        processors = pipeline["processors"]
+        # a memory_limiter instance first (which one: test_collector_config_structure)
+        assert processors[0].split("/")[0] == "memory_limiter", pipe_name
+        fed_by = set(pipeline["receivers"])
+        if fed_by & receivers:
+            counting = "otlp" in fed_by
+            expected = {
+                ("logs", True): "redaction/logs",
+                ("logs", False): "redaction/logs_repeat",
+            }.get((signal, counting), "redaction" if counting else "redaction/repeat")
+            assert processors[1] == expected, pipe_name
+            if signal == "traces":
+                assert processors[2] == "transform/redaction", pipe_name
+            continue
+        for connector in fed_by:
+            if not connector.startswith("forward/"):
+                continue
+            feeders = [p for p in pipelines.values() if connector in p["exporters"]]
+            assert feeders, connector
+            assert all(p["processors"][1].startswith("redaction") for p in feeders), pipe_name
+    for instance in ("redaction", "redaction/logs"):
+        assert config["processors"][instance]["summary"] == "info"
+        assert config["processors"][instance]["allow_all_keys"] is True
+
+
+def test_the_three_collectors_share_one_set_of_redaction_rules() -> None:
+    """agent.yaml and gateway.yaml redact with exactly the rules of otel-collector.yaml;
+    spans and metrics add the SQL sanitiser (logs do not: it would rewrite their bodies);
+    the repeat passes differ only in not counting."""
+    configs = {name: _collector_config(name)["processors"] for name in COLLECTOR_CONFIGS}
+    base = configs["otel-collector.yaml"]
+    rules = base["redaction/logs"]
+    assert "db_sanitizer" not in rules
+    assert base["redaction"] == {**rules, "db_sanitizer": base["redaction"]["db_sanitizer"]}
+    assert base["redaction"]["db_sanitizer"]["sql"]["enabled"] is True
+    assert base["redaction/repeat"] == {**base["redaction"], "summary": "silent"}
+    assert base["redaction/logs_repeat"] == {**rules, "summary": "silent"}
+    for name, processors in configs.items():
+        for instance in ("redaction", "redaction/logs", "transform/redaction"):
+            assert processors[instance] == base[instance], (name, instance)
+
+
+def test_telemetry_and_queue_directories_are_created_private() -> None:
+    """Every file exporter and file_storage creates its directory 0700."""
+    for name in COLLECTOR_CONFIGS:
+        config = _collector_config(name)
+        stores = [v for k, v in config["extensions"].items() if k.startswith("file_storage")]
+        files = [v for k, v in config["exporters"].items() if k.startswith("file/")]
+        for component in stores + files:
+            assert component["create_directory"] is True
+            assert component["directory_permissions"] == "0700"
+        assert stores, name

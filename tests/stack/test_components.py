@@ -140,12 +140,16 @@ _MAP_PATHS = {
 
 
 def test_shape_limits_treat_every_attribute_map_alike() -> None:
-    """transform/limits runs after memory_limiter in each entry pipeline, and applies the
-    same statements to every context's attribute map, so no signal is left unbounded."""
+    """transform/limits runs in each entry pipeline after memory_limiter and the redaction
+    (nothing is cut before its secrets are masked) and is the last processor there, and
+    applies the same statements to every context's attribute map, so no signal is left
+    unbounded."""
     config = yaml.safe_load((REPO / "collector" / "otel-collector.yaml").read_text())
     for signal in ("traces", "metrics", "logs"):
         processors = config["service"]["pipelines"][signal]["processors"]
-        assert processors[:2] == ["memory_limiter", "transform/limits"]
+        assert processors[0] == "memory_limiter"
+        assert processors[1].startswith("redaction")
+        assert processors[-1] == "transform/limits"
     limits = config["processors"]["transform/limits"]
     seen: dict[str, list[str]] = {}
     for group in ("trace_statements", "metric_statements", "log_statements"):

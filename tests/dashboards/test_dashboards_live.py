@@ -109,7 +109,7 @@ _FAILURE_ONLY = re.compile(r"otelcol_exporter_(?:send|enqueue)_failed_(\w+)")
 
 
 # Likewise the collector's redaction counter exists once it has redacted a span (which
-# tests/e2e/test_redaction_e2e.py makes it do, and checks); the span counter stands in.
+# tests/e2e/test_redaction_clients_e2e.py makes it do, and checks); the span counter stands in.
 _FIRST_REDACTION = {"astra_redaction_calls_total": "otelcol_receiver_accepted_spans"}
 
 

@@ -8,12 +8,8 @@ sent in Prometheus, Jaeger and the collector's JSON files.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +17,9 @@ import requests
 
 from astra_otel._config.params import environ_snapshot
 
+from _support import otlp_files
 from _support.exit_timing import timed_exit
+from _support.scripts import run_script
 from _support.stack import RunningStack, wait_for
 
 _poll = wait_for
@@ -49,48 +47,19 @@ def _env(stack: RunningStack, service: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(code: str, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` with ``args`` in a fresh interpreter; it must succeed."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
-
-
-def _attrs(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {a["key"]: next(iter(a["value"].values())) for a in items}
-
-
-def _for_service(path: Path, key: str, service: str) -> list[dict[str, Any]]:
-    """Resource entries (resourceSpans/resourceLogs/resourceMetrics) of ``service``."""
-    if not path.exists():
-        return []
-    return [
-        entry
-        for line in path.read_text().splitlines()
-        for entry in json.loads(line).get(key, [])
-        if _attrs(entry["resource"]["attributes"]).get("service.name") == service
-    ]
+_attrs = otlp_files.attrs
 
 
 def _spans(stack: RunningStack, service: str) -> list[dict[str, Any]]:
-    entries = _for_service(stack.traces_file, "resourceSpans", service)
-    return [sp for e in entries for s in e["scopeSpans"] for sp in s["spans"]]
+    return otlp_files.spans(stack.telemetry_dir, service)
 
 
 def _logs(stack: RunningStack, service: str) -> list[dict[str, Any]]:
-    entries = _for_service(stack.logs_file, "resourceLogs", service)
-    return [r for e in entries for s in e["scopeLogs"] for r in s["logRecords"]]
+    return otlp_files.log_records(stack.telemetry_dir, service)
 
 
 def _metric_names(stack: RunningStack, service: str) -> set[str]:
-    entries = _for_service(stack.metrics_file, "resourceMetrics", service)
+    entries = otlp_files.for_service(stack.telemetry_dir, "metrics", service)
     return {m["name"] for e in entries for s in e["scopeMetrics"] for m in s["metrics"]}
 
 
@@ -129,7 +98,7 @@ def test_forked_workers_report_distinct_instances_in_prometheus(stack: RunningSt
     """Three forked workers appear in Prometheus as three service_instance_id series,
     each with its own count (nothing duplicated from the parent)."""
     service = _service("fork")
-    _run(FORK, _env(stack, service))
+    run_script(FORK, _env(stack, service))
     query = f'astra_e2e_worker_jobs_total{{service_name="{service}"}}'
 
     def three() -> list[dict[str, Any]] | None:
@@ -170,7 +139,7 @@ def test_repeated_setup_sends_each_record_and_span_once(stack: RunningStack) -> 
     """Five setup() calls and basicConfig: the collector gets one log record and one span."""
     service = _service("idem")
     marker = f"only-once-{uuid.uuid4().hex}"
-    _run(IDEMPOTENT, _env(stack, service), marker)
+    run_script(IDEMPOTENT, _env(stack, service), marker)
     records = _poll(lambda: _logs(stack, service) or None, "the log record")
     time.sleep(2.0)  # a duplicate would arrive in the same or the next batch
     records = _logs(stack, service)
@@ -219,7 +188,7 @@ def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
     """With header capture on, secrets in headers, SQL literals and Redis values appear
     nowhere in the collector's traces/metrics/logs files; the span shows [REDACTED]."""
     service = _service("redact")
-    _run(REDACT, _env(stack, service), SECRET, stack.redis_url)
+    run_script(REDACT, _env(stack, service), SECRET, stack.redis_url)
 
     def server_span() -> dict[str, Any] | None:
         for span in _spans(stack, service):
@@ -229,8 +198,8 @@ def test_no_secret_reaches_any_json_file(stack: RunningStack) -> None:
 
     span = _poll(server_span, "the server span")
     attrs = _attrs(span["attributes"])
-    assert attrs["http.request.header.authorization"] == {"values": [{"stringValue": "[REDACTED]"}]}
-    assert attrs["http.request.header.x_trace_me"] == {"values": [{"stringValue": "visible"}]}
+    assert attrs["http.request.header.authorization"] == ["[REDACTED]"]
+    assert attrs["http.request.header.x_trace_me"] == ["visible"]
     systems = {
         _attrs(s["attributes"]).get("db.system.name") or _attrs(s["attributes"]).get("db.system")
         for s in _spans(stack, service)
@@ -283,7 +252,7 @@ def test_exit_with_collector_up_delivers_last_span_log_and_metric(stack: Running
         OTEL_BLRP_SCHEDULE_DELAY="60000",
         OTEL_METRIC_EXPORT_INTERVAL="60000",
     )
-    _run(EXIT, env)
+    run_script(EXIT, env)
     spans = _poll(lambda: _spans(stack, service) or None, "the last span")
     assert [s["name"] for s in spans] == ["last-request"]
     logs = _poll(lambda: _logs(stack, service) or None, "the last log record")
@@ -316,9 +285,9 @@ def test_disabled_mode_sends_nothing(stack: RunningStack) -> None:
     """OTEL_SDK_DISABLED=true: nothing from that service reaches the collector, while a
     service run after it (same stack) does arrive."""
     off = _service("off")
-    _run(DISABLED, _env(stack, off, OTEL_SDK_DISABLED="true"))
+    run_script(DISABLED, _env(stack, off, OTEL_SDK_DISABLED="true"))
     on = _service("on")
-    _run(EXIT, _env(stack, on))
+    run_script(EXIT, _env(stack, on))
     _poll(lambda: _spans(stack, on) or None, "the enabled service's span")
     _poll(lambda: _logs(stack, on) or None, "the enabled service's log")
     assert _spans(stack, off) == []
@@ -351,13 +320,13 @@ def test_exporter_none_sends_nothing_of_that_signal(stack: RunningStack, signal:
     reaches the collector; the same process's two other signals do, and so does that
     signal from a service run after it."""
     off = _service(f"none-{signal}")
-    proc = _run(SELECTED, _env(stack, off, **{f"OTEL_{signal.upper()}_EXPORTER": "none"}))
+    proc = run_script(SELECTED, _env(stack, off, **{f"OTEL_{signal.upper()}_EXPORTER": "none"}))
     assert f"NO_PROVIDER {signal}\n" in proc.stdout
     for other, received in _RECEIVED.items():
         if other != signal:
             _poll(lambda r=received: r(stack, off) or None, f"the service's {other}")
     on = _service(f"some-{signal}")
-    _run(SELECTED, _env(stack, on))
+    run_script(SELECTED, _env(stack, on))
     _poll(lambda: _RECEIVED[signal](stack, on) or None, f"the next service's {signal}")
     assert not _RECEIVED[signal](stack, off)
 
@@ -366,7 +335,7 @@ def test_otlp_and_console_exporters_both_get_the_span(stack: RunningStack) -> No
     """OTEL_TRACES_EXPORTER=otlp,console: the span is printed as JSON on stdout and
     reaches the collector with the same trace id."""
     service = _service("tee")
-    proc = _run(SELECTED, _env(stack, service, OTEL_TRACES_EXPORTER="otlp,console"))
+    proc = run_script(SELECTED, _env(stack, service, OTEL_TRACES_EXPORTER="otlp,console"))
     printed = json.loads(proc.stdout[proc.stdout.index("{") :])
     assert printed["name"] == "selected-request"
     spans = _poll(lambda: _spans(stack, service) or None, "the span at the collector")

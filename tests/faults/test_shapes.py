@@ -13,6 +13,7 @@ A collector of its own, so that every line of its files was written for this mod
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,17 @@ def shapes_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSt
 
 
 def _post(stack: RunningStack, signal: str, body: bytes) -> None:
-    resp = requests.post(f"{stack.otlp_http}/v1/{signal}", data=body, headers=PROTOBUF, timeout=30)
+    """Send ``body``; it must be accepted. A retryable refusal (503: the memory limiter
+    has not yet freed what the previous test's huge request took) is sent again, as an SDK
+    would, for at most 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        resp = requests.post(
+            f"{stack.otlp_http}/v1/{signal}", data=body, headers=PROTOBUF, timeout=30
+        )
+        if resp.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
     assert resp.status_code == 200, (resp.status_code, resp.content[:300])
 
 

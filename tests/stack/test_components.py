@@ -121,6 +121,8 @@ def test_collector_config_structure() -> None:
         assert queue["sizer"] == "bytes"
         assert queue["batch"]["max_size"] > 0
         assert exporters[name]["retry_on_failure"]["enabled"] is True
+    # a graceful stop must not wait out the retry budget on the closed loopback receiver
+    assert exporters["otlp_grpc/file_queue"]["wait_for_ready"] is False
     assert config["extensions"]["file_storage"]["fsync"] is True
     assert exporters["prometheus"]["enable_open_metrics"] is True
     defaults = re.findall(r"\$\{env:[A-Z_]+_ENDPOINT:-([^}]+)\}", text)

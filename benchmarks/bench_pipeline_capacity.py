@@ -1,7 +1,7 @@
 """Collector capacity: a load generator of pre-encoded OTLP/gRPC exports
 (``benchmarks/otlp_blast.py``, a few microseconds of CPU per request, so the collector and
 not the generator is what runs out) sends spans at increasing paced rates through the full
-pipeline (memory_limiter, shape limits, forward connector, Jaeger exporter and file sink
+pipeline (memory_limiter, redaction, shape limits, forward connector, Jaeger exporter and file sink
 each with a persistent queue batching inside it, file exporter behind the file queue's
 loopback receiver) of a stack of its own.
 
@@ -133,7 +133,9 @@ def _one_rate(
     accepted = delta("accepted")
     result = {
         "rate": rate,
-        "achieved": accepted / seconds,
+        # per second of paced sending: a generator that sends whole requests goes on a
+        # little past `seconds` at the asked rate, which is then the most it achieved
+        "achieved": accepted / max(seconds, accepted / rate),
         "send_wall": send_wall,
         "accepted": accepted,
         "refused": delta("refused"),
@@ -186,20 +188,25 @@ def run(options: Options) -> list[Result]:
             stack, TARGET_SPANS_S, seconds, _telemetrygen(gen, stack, TARGET_SPANS_S, seconds)
         )
     lossless = [s for s in steps if s["lossless"]]
-    best = max(lossless, key=lambda s: s["achieved"]) if lossless else steps[0]
-    best_rate = best["achieved"] if lossless else 0.0
-    ok = (
-        best_rate >= TARGET_SPANS_S
-        and best["cores"] <= MAX_CORES
-        and best["rss_mib"] <= MAX_RSS_MIB
-    )
+    # The target is a rate the collector sustains inside its budget: the highest lossless
+    # step whose CPU and (peak) RSS stay within it. Steps above it show the headroom.
+    within = [s for s in lossless if s["cores"] <= MAX_CORES and s["rss_mib"] <= MAX_RSS_MIB]
+    best = max(within, key=lambda s: s["achieved"]) if within else steps[0]
+    best_rate = best["achieved"] if within else 0.0
+    ok = best_rate >= TARGET_SPANS_S
     failed = [s for s in steps if not s["lossless"]]
     tried = ", ".join(f"{s['rate']:.0f}" for s in steps)
     note = (
-        f"collector at the best lossless step: {best['cores']:.2f} cores, peak RSS "
-        f"{best['rss_mib']:.0f} MiB (generator {best['generator_cores']:.2f} cores); steps "
+        f"collector at the best lossless step within budget: {best['cores']:.2f} cores, peak "
+        f"RSS {best['rss_mib']:.0f} MiB (generator {best['generator_cores']:.2f} cores); steps "
         f"tried {tried} spans/s"
     )
+    if lossless:
+        top = max(lossless, key=lambda s: s["achieved"])
+        note += (
+            f"; highest lossless step {top['achieved']:.0f} spans/s at {top['cores']:.2f} "
+            f"cores, {top['rss_mib']:.0f} MiB"
+        )
     if failed:
         f = failed[0]
         note += (
@@ -214,12 +221,12 @@ def run(options: Options) -> list[Result]:
     )
     return [
         Result(
-            "collector capacity, lossless (pre-encoded OTLP/gRPC)",
+            "collector capacity, lossless within 1 core and 300 MiB (pre-encoded OTLP/gRPC)",
             best_rate,
             TARGET_SPANS_S,
             "spans/s",
             best_rate / TARGET_SPANS_S,
-            "≥ 1.00 of 20k spans/s, ≤ 1 core, ≤ 300 MiB",
+            "≥ 1.00 of 20k spans/s",
             ok,
             note,
         ),

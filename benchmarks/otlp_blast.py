@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import secrets
 import struct
@@ -91,7 +92,8 @@ def _send(args: tuple[str, str, float, float, int]) -> dict[str, int]:
     marker = secrets.token_bytes(8)
     pieces = encode(service, marker).split(marker)
     interval = SPANS_PER_REQUEST / rate
-    total = max(1, int(rate * seconds / SPANS_PER_REQUEST))
+    # whole requests, rounded up: at least rate * seconds spans, at the paced rate
+    total = max(1, math.ceil(rate * seconds / SPANS_PER_REQUEST))
     counts = {"requests": 0, "accepted": 0, "failed": 0}
     pending: deque[Any] = deque()
 

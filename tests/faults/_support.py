@@ -96,6 +96,11 @@ class SpanSource:
         """Span ids of the batches not accepted (the client gave up on them)."""
         self._made = 0
 
+    @property
+    def made(self) -> int:
+        """How many spans this source has made (accepted, given up or not yet sent)."""
+        return self._made
+
     def make(self, n: int) -> Sequence[ReadableSpan]:
         """``n`` finished spans: a root per ``SPANS_PER_TRACE`` and children under it."""
         self._memory.clear()

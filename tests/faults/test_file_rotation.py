@@ -74,8 +74,8 @@ def _sizes(stack: RunningStack) -> dict[str, int]:
 def _pruned_sizes(stack: RunningStack) -> tuple[dict[str, int], int]:
     """The files once pruning has caught up, and how many were seen before it did.
 
-    The exporter's rotation (lumberjack) renames the full file and opens a new one in the
-    write path, then deletes the oldest backup in a background goroutine: for a moment
+    The exporter's rotating writer (timberjack) renames the full file and opens a new one
+    in the write path, then deletes the oldest backup in a background goroutine: for a moment
     there is one file more than the limit. The limit must hold again within PRUNE_S.
     """
     sizes = _sizes(stack)

@@ -225,13 +225,43 @@ def _collector_config(name: str) -> dict[str, Any]:
     return config
 
 
+# Receivers only this collector's own exporters send to (the file queue's loopback hop).
+INTERNAL_RECEIVERS = {"otlp/file_queue"}
+
+
+def _assert_internal_receiver_fed_by_redacted_pipelines(
+    config: dict[str, Any], internal: set[str]
+) -> None:
+    """An internal receiver listens on loopback only, and every exporter sending to it is
+    in a pipeline behind a forward connector whose feeders redacted."""
+    pipelines = config["service"]["pipelines"]
+    for receiver in internal:
+        endpoint = config["receivers"][receiver]["protocols"]["grpc"]["endpoint"]
+        assert endpoint.rsplit(":-", 1)[-1].startswith("127.0.0.1:"), endpoint
+        # the same ${env:...} reference on both sides of the hop
+        senders = [
+            name
+            for name, exporter in config["exporters"].items()
+            if (exporter or {}).get("endpoint") == endpoint
+        ]
+        assert senders, receiver
+        for pipe_name, pipeline in pipelines.items():
+            if not set(pipeline["exporters"]) & set(senders):
+                continue
+            for connector in pipeline["receivers"]:
+                assert connector.startswith("forward/"), pipe_name
+                feeders = [p for p in pipelines.values() if connector in p["exporters"]]
+                assert feeders, connector
+                assert all(p["processors"][1].startswith("redaction") for p in feeders)
+
+
 @pytest.mark.parametrize("name", COLLECTOR_CONFIGS)
 def test_every_pipeline_with_a_receiver_redacts_right_after_memory_limiter(name: str) -> None:
     """In the single collector, the agent (the first collector a service reaches) and the
-    gateway, every pipeline fed by a receiver has the redaction second (its logs variant
-    for logs; counting where clients send, not behind the file queue), and traces also
-    rewrite names and status messages; a pipeline fed only by forward connectors gets
-    nothing but the output of pipelines that redacted."""
+    gateway, every pipeline fed by a client-facing receiver has the redaction second (its
+    logs variant for logs), and traces also rewrite names and status messages; a pipeline
+    fed only by forward connectors, or by the file queue's loopback receiver, gets nothing
+    but the output of pipelines that redacted."""
     config = _collector_config(name)
     pipelines = config["service"]["pipelines"]
     receivers = set(config["receivers"])
@@ -241,12 +271,12 @@ def test_every_pipeline_with_a_receiver_redacts_right_after_memory_limiter(name:
         # a memory_limiter instance first (which one: test_collector_config_structure)
         assert processors[0].split("/")[0] == "memory_limiter", pipe_name
         fed_by = set(pipeline["receivers"])
+        if fed_by & INTERNAL_RECEIVERS:
+            assert fed_by <= INTERNAL_RECEIVERS, pipe_name
+            _assert_internal_receiver_fed_by_redacted_pipelines(config, fed_by)
+            continue
         if fed_by & receivers:
-            counting = "otlp" in fed_by
-            expected = {
-                ("logs", True): "redaction/logs",
-                ("logs", False): "redaction/logs_repeat",
-            }.get((signal, counting), "redaction" if counting else "redaction/repeat")
+            expected = "redaction/logs" if signal == "logs" else "redaction"
             assert processors[1] == expected, pipe_name
             if signal == "traces":
                 assert processors[2] == "transform/redaction", pipe_name
@@ -264,16 +294,13 @@ def test_every_pipeline_with_a_receiver_redacts_right_after_memory_limiter(name:
 
 def test_the_three_collectors_share_one_set_of_redaction_rules() -> None:
     """agent.yaml and gateway.yaml redact with exactly the rules of otel-collector.yaml;
-    spans and metrics add the SQL sanitiser (logs do not: it would rewrite their bodies);
-    the repeat passes differ only in not counting."""
+    spans and metrics add the SQL sanitiser (logs do not: it would rewrite their bodies)."""
     configs = {name: _collector_config(name)["processors"] for name in COLLECTOR_CONFIGS}
     base = configs["otel-collector.yaml"]
     rules = base["redaction/logs"]
     assert "db_sanitizer" not in rules
     assert base["redaction"] == {**rules, "db_sanitizer": base["redaction"]["db_sanitizer"]}
     assert base["redaction"]["db_sanitizer"]["sql"]["enabled"] is True
-    assert base["redaction/repeat"] == {**base["redaction"], "summary": "silent"}
-    assert base["redaction/logs_repeat"] == {**rules, "summary": "silent"}
     for name, processors in configs.items():
         for instance in ("redaction", "redaction/logs", "transform/redaction"):
             assert processors[instance] == base[instance], (name, instance)
